@@ -1,0 +1,1 @@
+"""Algo handlers: each works a parent order and slices it into child orders."""

@@ -1,0 +1,66 @@
+"""Sweep: immediately marketable limit IOC children across every venue that shows size.
+
+The algo works in waves. A wave asks the smart order router for up to the parent's balance
+(capped by ActiveOrderSize 5044) at the effective limit; the router picks venues by fee below
+visible size and takes everything visible at or above it. When a wave's children are all
+back, the next wave goes if liquidity remains. An IOC parent ends when a wave finds nothing
+more to take; any other parent waits for new liquidity on book updates until it expires.
+"""
+from __future__ import annotations
+
+from router.domain.enums import LimitType, SRTimeInForce, TimeInForce
+from router.domain.orders import ChildOrder
+
+from .base import Algo
+from .limits import sweep_limit
+
+
+class SweepAlgo(Algo):
+    name = "sweep"
+
+    @property
+    def _is_ioc(self) -> bool:
+        parent = self.ctx.parent
+        if parent.algo.sr_time_in_force is not None:
+            return parent.algo.sr_time_in_force is SRTimeInForce.IOC
+        return parent.time_in_force is TimeInForce.IOC
+
+    def start(self) -> None:
+        parent = self.ctx.parent
+        if parent.algo.limit_type is LimitType.MARKET_ARRIVAL and parent.arrival_ask is None and parent.arrival_bid is None:
+            nbbo = self.ctx.book().nbbo()
+            parent.arrival_bid, parent.arrival_ask = nbbo.bid, nbbo.ask
+        self._wave()
+
+    def on_book(self) -> None:
+        if not self._is_ioc and not self.ctx.open_children():
+            self._wave()
+
+    def on_child_done(self, child: ChildOrder) -> None:
+        if self.ctx.open_children() or not self.ctx.parent.is_working:
+            return
+        self._wave()
+
+    def _wave(self) -> None:
+        ctx = self.ctx
+        parent = ctx.parent
+        if not parent.is_working or parent.pending is not None or ctx.open_children():
+            return
+        balance = parent.qty - parent.cum_qty
+        if balance <= 0:
+            return
+        budget = None
+        if parent.algo.max_child_orders is not None:
+            budget = parent.algo.max_child_orders - ctx.children_sent()
+            if budget <= 0:
+                ctx.finish(f"MaxChildOrders (5080) of {parent.algo.max_child_orders} used; balance canceled")
+                return
+        limit = sweep_limit(parent, ctx.instrument, ctx.book().nbbo(), ctx.market_through_ticks())
+        if limit is None:
+            if self._is_ioc:
+                ctx.finish("IOC: no market to price the order against; balance canceled")
+            return
+        qty = min(balance, parent.algo.active_size) if parent.algo.active_size else balance
+        children = ctx.take(qty, limit, venues=parent.algo.exchanges, max_children=budget)
+        if not children and self._is_ioc:
+            ctx.finish("IOC: no more liquidity at the limit; balance canceled")

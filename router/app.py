@@ -1,0 +1,82 @@
+"""Wiring: assemble clock, market, venues, background flow and engine from configuration.
+The same assembly serves ``router serve``, ``router demo``, replays and the tests; only the
+clock, the report sink and the persistence differ."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from router.clock import Clock
+from router.config import (Accounts, EngineConfig, MarketConfig, RouterConfig, VenueConfig, load_accounts,
+                           load_router_config, load_venues, resolve)
+from router.domain.events import ClientReport
+from router.engine import Engine, Persistence
+from router.market.books import MarketBooks
+from router.market.securities import SecurityMaster
+from venues.fees import FeeSchedule
+from venues.sim.background import BackgroundFlow
+from venues.sim.venue import SimVenue
+from venues.sor import SmartOrderRouter
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "router.toml"
+
+
+@dataclass
+class Settings:
+    router: RouterConfig
+    venues: list[VenueConfig]
+    accounts: Accounts
+    config_path: Path
+
+    @property
+    def sessions_path(self) -> Path:
+        return resolve(self.config_path, self.router.sessions)
+
+    def store_url(self, state_dir: Path | None = None) -> str:
+        url = self.router.store.url
+        if state_dir is not None:
+            return f"sqlite:///{(state_dir / 'router.db').resolve()}"
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url[len(prefix):].startswith("/") and url != "sqlite:///:memory:":
+            return prefix + str(resolve(self.config_path, url[len(prefix):]).resolve())
+        return url
+
+
+def load_settings(config_path: Path = DEFAULT_CONFIG) -> Settings:
+    router_cfg = load_router_config(config_path)
+    return Settings(router_cfg, load_venues(resolve(config_path, router_cfg.venues)),
+                    load_accounts(resolve(config_path, router_cfg.accounts)), config_path)
+
+
+@dataclass
+class System:
+    clock: Clock
+    engine: Engine
+    securities: SecurityMaster
+    venues: dict[str, SimVenue]
+    background: BackgroundFlow
+
+
+def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[VenueConfig], accounts: Accounts,
+                 engine_config: EngineConfig, send: Callable[[ClientReport], None],
+                 persistence: Persistence | None = None, background: bool = True) -> System:
+    securities = SecurityMaster.from_chains(market.underliers)
+    fees = FeeSchedule.from_configs(venue_configs)
+    latency = {v.name: int(v.latency_ms * 1_000_000) for v in venue_configs}
+    books = MarketBooks()
+    sor = SmartOrderRouter(fees, latency)
+    engine_ref: list[Engine] = []
+
+    def to_engine(event) -> None:
+        engine_ref[0].dispatch(event)
+
+    venues = {v.name: SimVenue(v.name, clock, fees, latency[v.name], int(v.market_data_latency_ms * 1_000_000),
+                               to_engine, to_engine) for v in venue_configs}
+    engine = Engine(clock=clock, securities=securities, books=books, sor=sor, venues=venues, accounts=accounts,
+                    config=engine_config, send=send, persistence=persistence)
+    engine_ref.append(engine)
+    flow = BackgroundFlow(clock, list(venues.values()), securities, market)
+    if background:
+        flow.start()
+    return System(clock, engine, securities, venues, flow)

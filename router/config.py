@@ -1,0 +1,126 @@
+"""Configuration files (TOML) parsed into pydantic models.
+
+``config/router.toml`` (engine, store, market), ``config/venues.toml`` (fees, latency) and
+``config/accounts.toml`` (credentials, limits). Paths in router.toml are relative to the file.
+"""
+from __future__ import annotations
+
+import tomllib
+from datetime import date, time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UnderlierConfig(_Strict):
+    symbol: str
+    spot: float = Field(gt=0)
+    vol: float = Field(gt=0, description="annualised volatility of the simulated path and the quoted surface")
+    expiries: list[date]
+    strikes: list[float]
+    tick: str = Field("penny_pilot", pattern="^(penny_pilot|all_penny)$")
+    multiplier: int = 100
+
+
+class MarketConfig(_Strict):
+    source: str = Field("sim", pattern="^sim$")
+    seed: int = 7
+    rate: float = 0.04
+    requote_ms: float = Field(250.0, gt=0, description="mean interval between one book's quote refreshes")
+    path_step_ms: float = Field(100.0, gt=0, description="step of the simulated underlier path")
+    quote_size_min: int = 5
+    quote_size_max: int = 60
+    levels: int = Field(3, ge=1)
+    half_spread_ticks: int = Field(2, ge=1)
+    takers_per_second: float = Field(0.5, ge=0, description="background market orders per book per second")
+    underliers: list[UnderlierConfig]
+
+
+class EngineConfig(_Strict):
+    market_through_ticks: int = Field(3, ge=0, description="LimitType=Market: how far through the far side a child may reach")
+    max_transact_age_s: float = Field(15.0, gt=0, description="reject orders whose TransactTime is older (the reference's rule)")
+    session_close_utc: time = Field(time(20, 0), description="Day orders expire here")
+    batch_max: int = Field(256, ge=1, description="inbox events per group commit")
+    ioc_timeout_ms: float = Field(1000.0, gt=0, description="IOC parents end after one attempt or this long")
+
+
+class StoreConfig(_Strict):
+    url: str = "sqlite:///var/router.db"
+
+
+class RouterConfig(_Strict):
+    engine: EngineConfig = EngineConfig()
+    store: StoreConfig = StoreConfig()
+    market: MarketConfig
+    sessions: str = "sessions.cfg"
+    venues: str = "venues.toml"
+    accounts: str = "accounts.toml"
+
+
+class VenueConfig(_Strict):
+    name: str
+    maker_fee: float = Field(description="$ per contract; negative is a rebate")
+    taker_fee: float
+    latency_ms: float = Field(ge=0, description="one-way order latency")
+    market_data_latency_ms: float = Field(0.2, ge=0)
+
+
+class AccountLimits(_Strict):
+    max_order_qty: int = Field(1000, ge=1)
+    max_order_notional: float = Field(2_000_000.0, gt=0, description="qty x price x multiplier")
+    max_open_orders: int = Field(500, ge=1)
+
+
+class AccountConfig(_Strict):
+    name: str
+    password: str | None = None
+    limits: AccountLimits = AccountLimits()
+
+
+class Accounts(_Strict):
+    default_limits: AccountLimits = AccountLimits()
+    accounts: dict[str, AccountConfig] = {}
+
+    def limits_for(self, account: str) -> AccountLimits:
+        entry = self.accounts.get(account)
+        return entry.limits if entry else self.default_limits
+
+    def password_for(self, account: str) -> str | None:
+        entry = self.accounts.get(account)
+        return entry.password if entry else None
+
+
+def _read(path: Path) -> dict:
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def load_router_config(path: Path) -> RouterConfig:
+    return RouterConfig.model_validate(_read(path))
+
+
+def load_venues(path: Path) -> list[VenueConfig]:
+    raw = _read(path).get("venues", {})
+    return [VenueConfig(name=name, **values) for name, values in raw.items()]
+
+
+def load_accounts(path: Path) -> Accounts:
+    if not path.exists():
+        return Accounts()
+    raw = _read(path)
+    defaults = AccountLimits(**raw.get("default_limits", {}))
+    accounts = {}
+    for name, values in raw.get("accounts", {}).items():
+        values = dict(values)
+        limits = AccountLimits(**{**defaults.model_dump(), **values.pop("limits", {})})
+        accounts[name] = AccountConfig(name=name, limits=limits, **values)
+    return Accounts(default_limits=defaults, accounts=accounts)
+
+
+def resolve(base_file: Path, relative: str) -> Path:
+    candidate = Path(relative)
+    return candidate if candidate.is_absolute() else (base_file.parent / candidate)

@@ -1,0 +1,1 @@
+"""Ground floor: enums, instruments, orders and events. Imports nothing else of the project."""

@@ -1,0 +1,185 @@
+"""Typed client commands: what a decoded FIX message becomes.
+
+These are pydantic models because they sit on the boundary: the FIX codec builds them from
+untrusted input, and the validators here carry the business rules that need no state
+(quantities, price presence, ranges). Rules that need state (duplicate ClOrdID, unknown
+instrument) live in the engine.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .enums import (BalanceHandling, LimitClass, LimitType, MassCancelType, OrderHandling, OrdType,
+                    Side, SRTimeInForce, TimeInForce)
+
+VOL_LIMIT_RANGE = (0.005, 9.0)
+
+
+class CommandError(ValueError):
+    """A business-rule violation found while decoding; carries the reject codes to send."""
+
+    def __init__(self, text: str, ord_rej_reason: int, sr_reject_code: int) -> None:
+        super().__init__(text)
+        self.text = text
+        self.ord_rej_reason = ord_rej_reason
+        self.sr_reject_code = sr_reject_code
+
+
+class AlgoParams(BaseModel):
+    """SpiderRock-style algo instructions (custom tags 5000+) of a parent order."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order_handling: OrderHandling | None = None           # 5094
+    balance_handling: BalanceHandling | None = None       # 5096
+    limit_type: LimitType | None = None                   # 5098
+    take_limit_class: LimitClass | None = None            # 5100
+    make_limit_class: LimitClass | None = None            # 5102
+    exchanges: tuple[str, ...] = ()                       # 5082, empty = all
+    max_child_orders: int | None = Field(None, ge=1)      # 5080
+    active_size: int | None = Field(None, ge=1)           # 5044
+    sr_time_in_force: SRTimeInForce | None = None         # 5084
+    order_duration_s: int | None = Field(None, ge=0)      # 5086
+    good_till: datetime | None = None                     # 5088
+    vol_limit: float | None = None                        # 5116
+    order_prc_limit: float | None = None                  # 5106
+    order_prc_offset: float = 0.0                         # 5126
+    strategy: str | None = None                           # 5034
+    extra: dict[int, str] = Field(default_factory=dict)   # every other custom tag, kept verbatim
+
+    @field_validator("vol_limit")
+    @classmethod
+    def _vol_limit_range(cls, value: float | None) -> float | None:
+        low, high = VOL_LIMIT_RANGE
+        if value is not None and value != 0 and not (low <= value <= high):
+            raise ValueError(f"OrderVolLimit {value:g} out of range {low:g}-{high:g}")
+        return value
+
+
+class InstrumentSpec(BaseModel):
+    """How the client named the instrument: an OSI code or ticker in Symbol, or the parts."""
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    maturity_date: str | None = None       # YYYYMMDD
+    strike: float | None = None
+    put_call: Literal["P", "C"] | None = None
+    security_type: str | None = None
+
+
+class NewOrder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["new"] = "new"
+    cl_ord_id: str = Field(min_length=1, max_length=64)
+    account: str | None = None
+    instrument: InstrumentSpec
+    side: Side
+    qty: int
+    ord_type: OrdType
+    price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
+    transact_time: datetime | None = None
+    algo: AlgoParams = Field(default_factory=AlgoParams)
+
+    @model_validator(mode="after")
+    def _order_rules(self) -> "NewOrder":
+        if self.qty <= 0:
+            raise CommandError(f"OrderQty {self.qty} must be positive", 13, 5)
+        if self.ord_type is OrdType.LIMIT and self.price is None:
+            raise CommandError("Limit order (40=2) requires Price (44)", 99, 11)
+        if self.price is not None and self.price <= 0:
+            raise CommandError(f"Price {self.price:g} must be positive", 99, 11)
+        if self.algo.limit_type is not None and self.algo.limit_type.needs_vol_limit and not self.algo.vol_limit:
+            raise CommandError(f"OrderVolLimit (5116) required for LimitType {self.algo.limit_type.name}", 99, 8)
+        return self
+
+
+class CancelOrder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["cancel"] = "cancel"
+    cl_ord_id: str = Field(min_length=1)
+    orig_cl_ord_id: str | None = None
+    order_id: str | None = None
+    transact_time: datetime | None = None
+
+
+class ReplaceOrder(BaseModel):
+    """Cancel/replace: changes quantity, limit price and time in force; other instructions carry over."""
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["replace"] = "replace"
+    cl_ord_id: str = Field(min_length=1)
+    orig_cl_ord_id: str | None = None
+    order_id: str | None = None
+    qty: int | None = None
+    price: float | None = None
+    ord_type: OrdType | None = None
+    time_in_force: TimeInForce | None = None
+    transact_time: datetime | None = None
+
+    @model_validator(mode="after")
+    def _replace_rules(self) -> "ReplaceOrder":
+        if self.qty is not None and self.qty <= 0:
+            raise CommandError(f"OrderQty {self.qty} must be positive", 13, 5)
+        if self.price is not None and self.price <= 0:
+            raise CommandError(f"Price {self.price:g} must be positive", 99, 11)
+        return self
+
+
+class OrderStatusQuery(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["status"] = "status"
+    cl_ord_id: str | None = None
+    order_id: str | None = None
+
+
+class MassCancel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["mass_cancel"] = "mass_cancel"
+    cl_ord_id: str = Field(min_length=1)
+    request_type: MassCancelType
+    account: str | None = None
+    underlying: str | None = None
+    transact_time: datetime | None = None
+
+
+class MultilegLeg(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ref_id: str
+    instrument: InstrumentSpec
+    side: Side
+    ratio: int = Field(ge=1)
+
+
+class NewMultilegOrder(BaseModel):
+    """Decoded and validated now; worked by the multi-leg algo in a later issue."""
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["new_multileg"] = "new_multileg"
+    cl_ord_id: str = Field(min_length=1)
+    account: str | None = None
+    qty: int
+    price: float | None = None
+    ord_type: OrdType | None = None
+    legs: tuple[MultilegLeg, ...]
+    transact_time: datetime | None = None
+    algo: AlgoParams = Field(default_factory=AlgoParams)
+    replaces: str | None = None     # OrigClOrdID for MultilegOrderCancelReplace (AC)
+
+    @model_validator(mode="after")
+    def _legs_rules(self) -> "NewMultilegOrder":
+        if self.qty <= 0:
+            raise CommandError(f"OrderQty {self.qty} must be positive", 13, 5)
+        if not 2 <= len(self.legs) <= 7:
+            raise CommandError(f"a multileg order needs 2-7 legs, got {len(self.legs)}", 99, 27)
+        return self
+
+
+ClientCommand = NewOrder | CancelOrder | ReplaceOrder | OrderStatusQuery | MassCancel | NewMultilegOrder

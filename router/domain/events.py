@@ -1,0 +1,152 @@
+"""Events that flow through the engine: inbound venue and market reports, timers, and the
+outbound reports the FIX layer turns into messages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .enums import ExecType, OrdStatus, Side, TimeInForce
+
+
+# ---- inbound, from venues (in sim they arrive through the clock with the venue's latency)
+
+@dataclass(frozen=True, slots=True)
+class ChildAccepted:
+    child_id: str
+    venue: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFilled:
+    child_id: str
+    venue: str
+    exec_id: str
+    qty: int
+    price: float
+    fee: float
+    liquidity: str = "R"
+
+
+@dataclass(frozen=True, slots=True)
+class ChildCanceled:
+    child_id: str
+    venue: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRejected:
+    child_id: str
+    venue: str
+    reason: str
+
+
+VenueReport = ChildAccepted | ChildFilled | ChildCanceled | ChildRejected
+
+
+# ---- inbound market data
+
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    price: float
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class BookUpdate:
+    """A venue's displayed book for one instrument, best level first on each side."""
+    venue: str
+    symbol: str
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+
+
+# ---- outbound, to venues
+
+@dataclass(frozen=True, slots=True)
+class SubmitChild:
+    child_id: str
+    venue: str
+    symbol: str
+    side: Side
+    qty: int
+    price: float
+    time_in_force: TimeInForce
+
+
+@dataclass(frozen=True, slots=True)
+class CancelChild:
+    child_id: str
+    venue: str
+
+
+VenueCommand = SubmitChild | CancelChild
+
+
+# ---- outbound, to FIX clients
+
+@dataclass(frozen=True, slots=True)
+class ExecReport:
+    session: str
+    order_id: str
+    cl_ord_id: str
+    exec_id: str
+    exec_type: ExecType
+    ord_status: OrdStatus
+    symbol: str
+    side: Side
+    order_qty: int
+    cum_qty: int
+    leaves_qty: int
+    avg_px: float
+    transact_ns: int
+    account: str = ""
+    price: float | None = None
+    orig_cl_ord_id: str | None = None
+    last_qty: int = 0
+    last_px: float = 0.0
+    last_mkt: str | None = None
+    text: str | None = None
+    ord_rej_reason: int | None = None
+    sr_reject_code: int | None = None
+    liquidity: str | None = None
+    fee: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRejectReport:
+    session: str
+    order_id: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    ord_status: OrdStatus
+    response_to: str          # "1" cancel, "2" replace
+    reason: int
+    text: str
+    transact_ns: int
+    sr_reject_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessRejectReport:
+    session: str
+    ref_seq_num: int | None
+    ref_msg_type: str
+    reason: int               # 380
+    text: str
+    ref_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MassCancelReportOut:
+    session: str
+    cl_ord_id: str
+    order_id: str
+    request_type: str
+    response: str             # 531: 0 rejected, 1 by security, 7 all
+    affected: tuple[str, ...] = field(default_factory=tuple)
+    text: str | None = None
+    account: str = ""
+    transact_ns: int = 0
+
+
+ClientReport = ExecReport | CancelRejectReport | BusinessRejectReport | MassCancelReportOut

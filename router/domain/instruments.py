@@ -1,0 +1,105 @@
+"""Instruments and OSI option symbology.
+
+An OSI symbol is the 6-character space-padded root, the expiry as YYMMDD, C or P, and the
+strike times 1000 as 8 digits: ``AAPL  261218C00200000`` is the AAPL 2026-12-18 200 call.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+
+class InstrumentKind(str, Enum):
+    EQUITY = "equity"
+    FUTURE = "future"
+    PERPETUAL = "perpetual"
+    OPTION = "option"
+
+
+class PutCall(str, Enum):
+    PUT = "P"
+    CALL = "C"
+
+
+@dataclass(frozen=True, slots=True)
+class TickRule:
+    """Minimum price increment: ``small_tick`` below ``threshold``, ``large_tick`` at or above.
+
+    Penny-pilot classes quote 0.01 below 3.00 and 0.05 above; all-penny classes use 0.01 throughout.
+    """
+    small_tick: float = 0.01
+    large_tick: float = 0.05
+    threshold: float = 3.00
+
+    def tick_at(self, price: float) -> float:
+        return self.small_tick if price < self.threshold - 1e-9 else self.large_tick
+
+    def is_on_tick(self, price: float) -> bool:
+        steps = price / self.tick_at(price)
+        return abs(steps - round(steps)) < 1e-6
+
+    def round_passive(self, price: float, is_buy: bool) -> float:
+        """Round to a valid tick without crossing the caller's limit (buys down, sells up)."""
+        tick = self.tick_at(price)
+        steps = price / tick
+        steps = math.floor(steps + 1e-9) if is_buy else math.ceil(steps - 1e-9)
+        return round(steps * tick, 6)
+
+
+PENNY_PILOT = TickRule()
+ALL_PENNY = TickRule(0.01, 0.01, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    symbol: str                      # OSI code for options, the ticker otherwise
+    kind: InstrumentKind
+    underlying: str
+    expiry: date | None = None
+    put_call: PutCall | None = None
+    strike: float | None = None
+    multiplier: int = 100
+    tick_rule: TickRule = PENNY_PILOT
+
+    @property
+    def is_option(self) -> bool:
+        return self.kind is InstrumentKind.OPTION
+
+
+class OsiError(ValueError):
+    pass
+
+
+def format_osi(root: str, expiry: date, put_call: PutCall, strike: float) -> str:
+    if not root or len(root) > 6:
+        raise OsiError(f"option root {root!r} must be 1-6 characters")
+    strike_millis = round(strike * 1000)
+    if strike_millis <= 0 or strike_millis > 99_999_999:
+        raise OsiError(f"strike {strike} out of OSI range")
+    return f"{root:<6}{expiry:%y%m%d}{put_call.value}{strike_millis:08d}"
+
+
+def parse_osi(symbol: str) -> tuple[str, date, PutCall, float]:
+    """Split an OSI code into (root, expiry, put/call, strike); raises OsiError with the reason."""
+    if len(symbol) != 21:
+        raise OsiError(f"OSI symbol {symbol!r} must be 21 characters, got {len(symbol)}")
+    root = symbol[:6].rstrip()
+    if not root or " " in root:
+        raise OsiError(f"OSI symbol {symbol!r} has a bad root")
+    yymmdd, cp, strike_txt = symbol[6:12], symbol[12], symbol[13:]
+    if cp not in ("C", "P"):
+        raise OsiError(f"OSI symbol {symbol!r} needs C or P at position 13")
+    if not (yymmdd.isdigit() and strike_txt.isdigit()):
+        raise OsiError(f"OSI symbol {symbol!r} has non-digit expiry or strike")
+    try:
+        expiry = date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:]))
+    except ValueError as exc:
+        raise OsiError(f"OSI symbol {symbol!r} has a bad expiry: {exc}") from None
+    return root, expiry, PutCall(cp), int(strike_txt) / 1000.0
+
+
+def option_from_osi(symbol: str, multiplier: int = 100, tick_rule: TickRule = PENNY_PILOT) -> Instrument:
+    root, expiry, put_call, strike = parse_osi(symbol)
+    return Instrument(symbol, InstrumentKind.OPTION, root, expiry, put_call, strike, multiplier, tick_rule)

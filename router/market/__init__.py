@@ -1,0 +1,1 @@
+"""Market state: instruments, per-venue books and the NBBO."""

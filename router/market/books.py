@@ -1,0 +1,128 @@
+"""Per-venue displayed books and the consolidated NBBO for each instrument.
+
+Updates arrive as ``BookUpdate`` events on the engine thread; readers (algos, the smart order
+router) ask for the best prices and for the size each venue shows at or better than a limit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.domain.enums import Side
+from router.domain.events import BookLevel, BookUpdate
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Nbbo:
+    bid: float | None
+    bid_qty: int
+    ask: float | None
+    ask_qty: int
+
+    @property
+    def mid(self) -> float | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return (self.bid + self.ask) / 2.0
+
+
+EMPTY_NBBO = Nbbo(None, 0, None, 0)
+
+
+class InstrumentBook:
+    """Every venue's displayed levels for one instrument."""
+
+    __slots__ = ("symbol", "_bids", "_asks", "_nbbo")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self._bids: dict[str, tuple[BookLevel, ...]] = {}
+        self._asks: dict[str, tuple[BookLevel, ...]] = {}
+        self._nbbo: Nbbo | None = EMPTY_NBBO
+
+    def apply(self, update: BookUpdate) -> None:
+        self._bids[update.venue] = update.bids
+        self._asks[update.venue] = update.asks
+        self._nbbo = None
+
+    @property
+    def venues(self) -> list[str]:
+        return sorted(self._bids.keys() | self._asks.keys())
+
+    def levels(self, venue: str, side: Side) -> tuple[BookLevel, ...]:
+        return (self._bids if side.is_buy else self._asks).get(venue, ())
+
+    def nbbo(self) -> Nbbo:
+        if self._nbbo is None:
+            bid, bid_qty = _best(self._bids, better=lambda a, b: a > b)
+            ask, ask_qty = _best(self._asks, better=lambda a, b: a < b)
+            self._nbbo = Nbbo(bid, bid_qty, ask, ask_qty)
+        return self._nbbo
+
+    def venue_best(self, venue: str, side: Side) -> BookLevel | None:
+        levels = self.levels(venue, side)
+        return levels[0] if levels else None
+
+    def takeable(self, venue: str, taker_side: Side, limit: float) -> int:
+        """Displayed quantity a taker on ``taker_side`` can reach on ``venue`` at or better than ``limit``."""
+        resting = self.levels(venue, taker_side.opposite())
+        total = 0
+        for level in resting:
+            if taker_side.is_buy and level.price > limit + _EPS:
+                break
+            if not taker_side.is_buy and level.price < limit - _EPS:
+                break
+            total += level.qty
+        return total
+
+    def worst_reachable(self, venue: str, taker_side: Side, limit: float, qty: int) -> float | None:
+        """Price of the deepest level a taker must reach on ``venue`` to get ``qty`` within ``limit``."""
+        resting = self.levels(venue, taker_side.opposite())
+        remaining, price = qty, None
+        for level in resting:
+            if (taker_side.is_buy and level.price > limit + _EPS) or (not taker_side.is_buy and level.price < limit - _EPS):
+                break
+            price = level.price
+            remaining -= level.qty
+            if remaining <= 0:
+                break
+        return price
+
+
+def _best(side_levels: dict[str, tuple[BookLevel, ...]], better) -> tuple[float | None, int]:
+    best_px: float | None = None
+    qty = 0
+    for levels in side_levels.values():
+        if not levels:
+            continue
+        px = levels[0].price
+        if best_px is not None and abs(px - best_px) <= _EPS:
+            qty += levels[0].qty
+        elif best_px is None or better(px, best_px):
+            best_px, qty = px, levels[0].qty
+    return best_px, qty
+
+
+class MarketBooks:
+    """All instruments' books, created on first update."""
+
+    def __init__(self) -> None:
+        self._books: dict[str, InstrumentBook] = {}
+
+    def apply(self, update: BookUpdate) -> InstrumentBook:
+        book = self._books.get(update.symbol)
+        if book is None:
+            book = self._books[update.symbol] = InstrumentBook(update.symbol)
+        book.apply(update)
+        return book
+
+    def book(self, symbol: str) -> InstrumentBook:
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = InstrumentBook(symbol)
+        return book
+
+    def nbbo(self, symbol: str) -> Nbbo:
+        book = self._books.get(symbol)
+        return book.nbbo() if book else EMPTY_NBBO

@@ -1,0 +1,1 @@
+"""Venue adapters, fees and the smart order router."""
