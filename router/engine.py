@@ -244,8 +244,7 @@ class Engine:
             "command": command.model_dump(mode="json") if command is not None else None,
             "reject": request.reject_text})
         if command is None:
-            self._reject_new(request.session, request.account, request.reject_fields, request.reject_text or "rejected",
-                             request.reject_reason, request.sr_reject_code)
+            self._reject_undecodable(request)
         elif isinstance(command, NewOrder):
             self._on_new(request, command)
         elif isinstance(command, CancelOrder):
@@ -260,6 +259,21 @@ class Engine:
             self._client_out.append(BusinessRejectReport(
                 request.session, request.seq_num, request.msg_type, 4,
                 "NewOrderMultileg is validated but the multi-leg algo is not available yet", command.cl_ord_id))
+
+    def _reject_undecodable(self, request: ClientRequest) -> None:
+        fields, text = request.reject_fields, request.reject_text or "rejected"
+        if request.msg_type in ("F", "G"):
+            self._client_out.append(CancelRejectReport(
+                session=request.session, order_id="NONE", cl_ord_id=fields.get("cl_ord_id") or "NONE",
+                orig_cl_ord_id=fields.get("orig_cl_ord_id") or "NONE", ord_status=OrdStatus.REJECTED,
+                response_to="1" if request.msg_type == "F" else "2", reason=int(CxlRejReason.OTHER), text=text,
+                transact_ns=self.clock.now_ns(), sr_reject_code=request.sr_reject_code))
+        elif request.msg_type in ("D", "AB", "AC"):
+            self._reject_new(request.session, request.account, fields, text, request.reject_reason,
+                             request.sr_reject_code)
+        else:
+            self._client_out.append(BusinessRejectReport(request.session, request.seq_num, request.msg_type, 0, text,
+                                                         fields.get("cl_ord_id")))
 
     def _reject_new(self, session: str, account: str, fields: dict, text: str, reason: int, sr_code: int) -> None:
         side = fields.get("side")

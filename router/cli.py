@@ -1,0 +1,136 @@
+"""The `router` command."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from router.app import DEFAULT_CONFIG, load_settings
+
+console = Console()
+
+_SIDES = {"buy": "1", "sell": "2"}
+_ALGO_TAGS = {"sweep": [(5094, "1"), (5096, "0"), (5100, "0"), (5102, "0")]}
+_LIMIT_TYPES = {"market": "0", "arrival": "1", "prc": "2"}
+
+
+@click.group(help="Options algo order router with a FIX interface (SpiderRock Connect style).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEFAULT_CONFIG, show_default=True, help="router.toml")
+@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path, verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = config_path
+
+
+@main.command(help="Run the acceptor, engine, simulated venues and simulated quotes from config/.")
+@click.option("--sessions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="QuickFIX settings file (default: sessions.cfg next to router.toml).")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the SQLite store, FileStore and FileLog (default: var/ of the checkout).")
+@click.option("--store-url", help="SQLAlchemy URL, e.g. postgresql+psycopg2://postgres@127.0.0.1/test.")
+@click.option("--quiet-market", is_flag=True, help="No background quotes or trades (books stay empty).")
+@click.pass_obj
+def serve(config_path: Path, sessions: Path | None, state_dir: Path | None, store_url: str | None,
+          quiet_market: bool) -> None:
+    from router.server import RouterServer
+
+    settings = load_settings(config_path)
+    server = RouterServer(settings, sessions=sessions, state_dir=state_dir, store_url=store_url,
+                          background=not quiet_market).start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"router ready: FIX on port(s) {', '.join(map(str, server.ports))}, "
+                  f"store {server.store.url}, {len(server.system.securities)} instruments", highlight=False)
+    sys.stdout.flush()
+    stop.wait()
+    server.stop()
+
+
+@main.command(help="Print the tradeable instruments, one per line (OSI code, or the underlier's symbol).")
+@click.pass_obj
+def instruments(config_path: Path) -> None:
+    from router.market.securities import SecurityMaster
+
+    settings = load_settings(config_path)
+    for instrument in SecurityMaster.from_chains(settings.router.market.underliers):
+        click.echo(f"{instrument.symbol}\t{instrument.kind.value}\t{instrument.underlying}")
+
+
+@main.command(help="Send one order and print its ExecutionReports, e.g. "
+                   "router client buy 10 'AAPL  261218C00200000' --limit 5.10 --algo sweep")
+@click.argument("side", type=click.Choice(sorted(_SIDES)))
+@click.argument("qty", type=int)
+@click.argument("symbol")
+@click.option("--limit", type=float, help="Limit price; omit for a market order.")
+@click.option("--algo", type=click.Choice(sorted(_ALGO_TAGS)), default="sweep", show_default=True)
+@click.option("--limit-type", type=click.Choice(sorted(_LIMIT_TYPES)), help="SROrderLimitType (5098).")
+@click.option("--tif", type=click.Choice(["day", "ioc", "gtc"]), default="day", show_default=True)
+@click.option("--exchanges", help="Comma-separated venues (SRExchanges 5082).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=9878, show_default=True)
+@click.option("--sender", default="CLIENT1", show_default=True, help="Our SenderCompID.")
+@click.option("--target", default="ROUTER", show_default=True, help="The router's CompID.")
+@click.option("--password", help="Logon Password (554) if the account needs one.")
+@click.option("--wait", type=float, default=5.0, show_default=True, help="Seconds to wait for the order to end.")
+def client(side, qty, symbol, limit, algo, limit_type, tif, exchanges, host, port, sender, target, password, wait):
+    from router.fix.client import FixClient, is_final_report, new_order_fields
+
+    extra = list(_ALGO_TAGS[algo])
+    if limit_type:
+        extra.append((5098, _LIMIT_TYPES[limit_type]))
+    if exchanges:
+        extra.append((5082, exchanges))
+    tif_code = {"day": "0", "ioc": "3", "gtc": "1"}[tif]
+    cl_ord_id = f"C{abs(hash((symbol, qty, side))) % 10**8}-{__import__('time').time_ns() % 10**9}"
+    with FixClient(host, port, sender, target, password=password) as session:
+        session.send("D", new_order_fields(cl_ord_id, _SIDES[side], qty, symbol, limit, tif=tif_code, extra=extra))
+        messages = session.until(is_final_report, timeout=wait)
+    table = Table("MsgType", "ExecType", "OrdStatus", "LastQty", "LastPx", "LastMkt", "CumQty", "LeavesQty", "AvgPx",
+                  "Text")
+    for message in messages:
+        get = lambda tag: (message.get(tag) or b"").decode()
+        table.add_row(get(35), get(150), get(39), get(32), get(31), get(30), get(14), get(151), get(6), get(58))
+    console.print(table)
+
+
+@main.command(help="Run everything in one process and send a scripted set of sweep orders over FIX.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the demo keeps its store and FIX logs (default: a fresh temporary directory).")
+@click.pass_obj
+def demo(config_path: Path, state_dir: Path | None) -> None:
+    from router.demo import run_demo
+
+    run_demo(load_settings(config_path), state_dir, console)
+
+
+@main.command(help="Feed a QuickFIX message log through the engine on a simulated clock and print "
+                   "the outbound messages.")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--check", "golden", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Compare with this golden output; exit 1 on any difference.")
+@click.option("--client", "client_comp_id", help="CompID of the client whose messages are replayed "
+                                                  "(default: whoever sends the first NewOrderSingle).")
+@click.pass_obj
+def replay(config_path: Path, log: Path, golden: Path | None, client_comp_id: str | None) -> None:
+    from router.fix.replay import diff_lines, replay_log
+
+    lines = replay_log(load_settings(config_path), log.read_text(), client_comp_id)
+    if golden is None:
+        for line in lines:
+            click.echo(line)
+        return
+    differences = diff_lines(golden.read_text().splitlines(), lines)
+    if differences:
+        click.echo("\n".join(differences))
+        raise SystemExit(1)
+    click.echo(f"replay matches {golden} ({len(lines)} messages)")

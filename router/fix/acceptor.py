@@ -1,0 +1,183 @@
+"""The QuickFIX acceptor: sessions from a QuickFIX settings file, callbacks that only translate
+and enqueue, and the sender the engine uses for its reports.
+
+Every callback catches every exception: a Python exception escaping into QuickFIX kills the
+process. The two QuickFIX exceptions we raise on purpose (RejectLogon, UnsupportedMessageType)
+are QuickFIX's own protocol answers and are re-raised.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+import quickfix as fix
+
+from router.config import Accounts
+from router.domain.events import ClientReport
+from router.engine import ClientRequest
+
+from .codec import SUPPORTED_MSG_TYPES, decode, encode, split_fields
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_KEY = "Account"
+DICTIONARY = Path(__file__).resolve().parents[2] / "fix_specs" / "FIX44.xml"
+_GROUPS = {534: (41, (41, 535))}        # NoAffectedOrders: delimiter and member tags
+
+
+def load_settings(path: Path, state_dir: Path) -> fix.SessionSettings:
+    """Read a QuickFIX settings file, filling what it leaves out so the router starts from it alone:
+    our data dictionary, FileStore and FileLog under the state directory, millisecond timestamps."""
+    settings = fix.SessionSettings(str(path))
+    defaults = settings.get()
+    fill = {
+        "UseDataDictionary": "Y",
+        "DataDictionary": str(DICTIONARY),
+        "FileStorePath": str(state_dir / "store"),
+        "FileLogPath": str(state_dir / "log"),
+        "StartTime": "00:00:00",
+        "EndTime": "00:00:00",
+        "TimestampPrecision": "3",
+    }
+    for key, value in fill.items():
+        if not defaults.has(key):
+            defaults.setString(key, value)
+    settings.set(defaults)
+    return settings
+
+
+def session_accounts(settings: fix.SessionSettings) -> dict[str, str]:
+    """Session key -> account: the session's own ``Account=`` or else its TargetCompID."""
+    accounts = {}
+    for session_id in settings.getSessions():
+        section = settings.get(session_id)
+        name = section.getString(ACCOUNT_KEY) if section.has(ACCOUNT_KEY) else session_id.getTargetCompID().getValue()
+        accounts[session_id.toString()] = name
+    return accounts
+
+
+def build_message(msg_type: str, body: list[tuple[int, str]]) -> fix.Message:
+    message = fix.Message()
+    message.getHeader().setField(35, msg_type)
+    index = 0
+    while index < len(body):
+        tag, value = body[index]
+        if tag in _GROUPS:
+            delimiter, members = _GROUPS[tag]
+            count = int(value)
+            entries = body[index + 1:index + 1 + count]
+            for _, entry_value in entries:
+                group = fix.Group(tag, delimiter)
+                group.setField(delimiter, entry_value)
+                message.addGroup(group)
+            index += 1 + count
+            continue
+        message.setField(tag, value)
+        index += 1
+    return message
+
+
+class RouterApplication(fix.Application):
+    def __init__(self, post: Callable[[ClientRequest], None], accounts_by_session: dict[str, str],
+                 accounts: Accounts) -> None:
+        super().__init__()
+        self._post = post
+        self._accounts_by_session = accounts_by_session
+        self._accounts = accounts
+        self.sessions: dict[str, fix.SessionID] = {}
+
+    def account_of(self, session_key: str) -> str:
+        return self._accounts_by_session.get(session_key) or session_key.rsplit(">", 1)[-1]
+
+    # ---- QuickFIX callbacks
+
+    def onCreate(self, sessionID):
+        try:
+            self.sessions[sessionID.toString()] = sessionID
+        except Exception:
+            log.exception("onCreate failed")
+
+    def onLogon(self, sessionID):
+        try:
+            log.info("logon %s", sessionID.toString())
+        except Exception:
+            log.exception("onLogon failed")
+
+    def onLogout(self, sessionID):
+        try:
+            log.info("logout %s", sessionID.toString())
+        except Exception:
+            log.exception("onLogout failed")
+
+    def toAdmin(self, message, sessionID):
+        return None
+
+    def toApp(self, message, sessionID):
+        return None
+
+    def fromAdmin(self, message, sessionID):
+        try:
+            if message.getHeader().getField(35) != "A":
+                return
+            key = sessionID.toString()
+            password = self._accounts.password_for(self.account_of(key))
+            if password is None:
+                return
+            given = message.getField(554) if message.isSetField(554) else None
+            if given != password:
+                reason = "missing Password (554)" if given is None else "bad Password (554)"
+                log.warning("logon refused for %s: %s", key, reason)
+                raise fix.RejectLogon(f"Logon refused: {reason}")
+        except fix.RejectLogon:
+            raise
+        except Exception:
+            log.exception("fromAdmin failed")
+
+    def fromApp(self, message, sessionID):
+        try:
+            msg_type = message.getHeader().getField(35)
+        except Exception:
+            log.exception("fromApp: no MsgType")
+            return
+        if msg_type not in SUPPORTED_MSG_TYPES:
+            raise fix.UnsupportedMessageType()
+        key = sessionID.toString()
+        try:
+            pairs = split_fields(message.toString())
+            seq_num = message.getHeader().getField(34)
+            self._post(decode(msg_type, pairs, key, self.account_of(key), int(seq_num)))
+        except Exception as exc:
+            log.exception("fromApp failed on %s", message.toString().replace("\x01", "|"))
+            self._reply_business_reject(sessionID, msg_type, f"could not process message: {exc}")
+
+    def _reply_business_reject(self, sessionID, msg_type: str, text: str) -> None:
+        try:
+            reject = build_message("j", [(372, msg_type), (380, "0"), (58, text[:200])])
+            fix.Session.sendToTarget(reject, sessionID)
+        except Exception:
+            log.exception("could not send BusinessMessageReject")
+
+    # ---- the engine's report sink
+
+    def send(self, report: ClientReport) -> None:
+        session_id = self.sessions.get(report.session)
+        if session_id is None:
+            log.error("report for unknown session %s dropped: %r", report.session, report)
+            return
+        msg_type, body = encode(report)
+        fix.Session.sendToTarget(build_message(msg_type, body), session_id)
+
+
+class Acceptor:
+    def __init__(self, settings: fix.SessionSettings, app: RouterApplication) -> None:
+        self.app = app
+        self._store = fix.FileStoreFactory(settings)
+        self._logs = fix.FileLogFactory(settings)
+        self._acceptor = fix.SocketAcceptor(app, self._store, settings, self._logs)
+
+    def start(self) -> None:
+        self._acceptor.start()
+
+    def stop(self) -> None:
+        self._acceptor.stop()

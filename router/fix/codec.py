@@ -1,0 +1,281 @@
+"""FIX <-> domain. Decoding turns a message's (tag, value) pairs into typed commands, or into a
+ClientRequest carrying the exact reject to send; encoding turns engine reports into FIX 4.4
+messages as ordered (tag, value) pairs, so QuickFIX, simplefix and the replay tool share them.
+
+QuickFIX has already validated the message against the data dictionary (unknown tags, bad
+enum values and bad formats are session-rejected before we see them); what remains here are
+business rules.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import ValidationError
+
+from router.clock import ns_to_datetime
+from router.domain.commands import (AlgoParams, CancelOrder, CommandError, InstrumentSpec, MassCancel, MultilegLeg,
+                                    NewMultilegOrder, NewOrder, OrderStatusQuery, ReplaceOrder)
+from router.domain.enums import (BalanceHandling, LimitClass, LimitType, MassCancelType, OrderHandling, OrdRejReason,
+                                 OrdType, Side, SRRejectCode, SRTimeInForce, TimeInForce)
+from router.domain.events import (BusinessRejectReport, CancelRejectReport, ClientReport, ExecReport,
+                                  MassCancelReportOut)
+from router.engine import ClientRequest
+
+SOH = "\x01"
+SUPPORTED_MSG_TYPES = frozenset({"D", "F", "G", "H", "q", "AB", "AC"})
+
+# Custom tags decoded into AlgoParams fields; every other 5000+ tag is kept verbatim in ``extra``.
+_ALGO_TAGS = {
+    5094: ("order_handling", lambda v: OrderHandling(int(v))),
+    5096: ("balance_handling", lambda v: BalanceHandling(int(v))),
+    5098: ("limit_type", lambda v: LimitType(int(v))),
+    5100: ("take_limit_class", lambda v: LimitClass(int(v))),
+    5102: ("make_limit_class", lambda v: LimitClass(int(v))),
+    5082: ("exchanges", lambda v: tuple(x.strip().upper() for x in v.split(",") if x.strip())),
+    5080: ("max_child_orders", int),
+    5044: ("active_size", int),
+    5084: ("sr_time_in_force", SRTimeInForce.parse),
+    5086: ("order_duration_s", int),
+    5088: ("good_till", lambda v: parse_utc(v)),
+    5116: ("vol_limit", float),
+    5106: ("order_prc_limit", float),
+    5126: ("order_prc_offset", float),
+    5034: ("strategy", str),
+}
+
+
+class DecodeError(Exception):
+    def __init__(self, text: str, ord_rej_reason: int = int(OrdRejReason.OTHER),
+                 sr_reject_code: int = int(SRRejectCode.SYS_REJECT)) -> None:
+        super().__init__(text)
+        self.text, self.ord_rej_reason, self.sr_reject_code = text, ord_rej_reason, sr_reject_code
+
+
+def parse_utc(value: str) -> datetime:
+    """FIX UTCTimestamp: YYYYMMDD-HH:MM:SS with optional .sss / .ssssss."""
+    fmt = "%Y%m%d-%H:%M:%S.%f" if "." in value else "%Y%m%d-%H:%M:%S"
+    return datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
+
+
+def format_utc(ns: int) -> str:
+    when = ns_to_datetime(ns)
+    return when.strftime("%Y%m%d-%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+
+
+def split_fields(raw: str) -> list[tuple[int, str]]:
+    pairs = []
+    for part in raw.split(SOH):
+        if part:
+            tag, _, value = part.partition("=")
+            pairs.append((int(tag), value))
+    return pairs
+
+
+def _qty(value: str | None, name: str = "OrderQty") -> int | None:
+    if value is None:
+        return None
+    number = float(value)
+    if number != int(number):
+        raise DecodeError(f"{name} {value} must be a whole number of contracts", int(OrdRejReason.INCORRECT_QUANTITY),
+                          int(SRRejectCode.BAD_SIZE))
+    return int(number)
+
+
+def _instrument(fields: dict[int, str], prefix_tags=(55, 541, 202, 201, 461, 167, 200, 205)) -> InstrumentSpec:
+    sym, maturity, strike, put_call_tag, cfi, sec_type, month_year, day = (fields.get(t) for t in prefix_tags)
+    put_call = None
+    if put_call_tag is not None:
+        put_call = "C" if put_call_tag == "1" else "P"
+    elif cfi and cfi.startswith("O") and len(cfi) >= 2 and cfi[1] in "CP":
+        put_call = cfi[1]
+    if maturity is None and month_year and day:
+        maturity = f"{month_year[:6]}{int(day):02d}"
+    return InstrumentSpec(symbol=sym or "", maturity_date=maturity, strike=float(strike) if strike else None,
+                          put_call=put_call, security_type=sec_type)
+
+
+def _algo(fields: dict[int, str]) -> AlgoParams:
+    values: dict = {}
+    extra: dict[int, str] = {}
+    for tag, value in fields.items():
+        if tag < 5000:
+            continue
+        known = _ALGO_TAGS.get(tag)
+        if known is None:
+            extra[tag] = value
+        else:
+            name, convert = known
+            try:
+                values[name] = convert(value)
+            except ValueError:
+                raise DecodeError(f"tag {tag} has unusable value {value!r}") from None
+    return AlgoParams(**values, extra=extra)
+
+
+def _transact_time(fields: dict[int, str]) -> datetime | None:
+    value = fields.get(60)
+    return parse_utc(value) if value else None
+
+
+def _from_validation(error: ValidationError) -> DecodeError:
+    for detail in error.errors():
+        original = (detail.get("ctx") or {}).get("error")
+        if isinstance(original, CommandError):
+            return DecodeError(original.text, original.ord_rej_reason, original.sr_reject_code)
+    detail = error.errors()[0]
+    text = str(detail.get("msg", "invalid order")).removeprefix("Value error, ")
+    where = ".".join(str(x) for x in detail.get("loc", ()))
+    code = SRRejectCode.BAD_VOL_PX if "OrderVolLimit" in text else SRRejectCode.SYS_REJECT
+    return DecodeError(text if "OrderVolLimit" in text else f"{where}: {text}", int(OrdRejReason.OTHER), int(code))
+
+
+def decode(msg_type: str, pairs: list[tuple[int, str]], session: str, account: str,
+           seq_num: int | None) -> ClientRequest:
+    """Never raises: a message that breaks a business rule becomes a ClientRequest with a reject."""
+    fields = dict(pairs)
+    try:
+        command = _decode_command(msg_type, fields, pairs)
+    except ValidationError as exc:
+        err = _from_validation(exc)
+        return _rejected(msg_type, fields, session, account, seq_num, err)
+    except DecodeError as err:
+        return _rejected(msg_type, fields, session, account, seq_num, err)
+    except (ValueError, KeyError) as exc:
+        return _rejected(msg_type, fields, session, account, seq_num, DecodeError(f"could not decode: {exc}"))
+    return ClientRequest(session, account, msg_type, seq_num, command)
+
+
+def _rejected(msg_type, fields, session, account, seq_num, err: DecodeError) -> ClientRequest:
+    side = fields.get(54)
+    reject_fields = {"cl_ord_id": fields.get(11), "symbol": fields.get(55),
+                     "side": Side(side) if side in Side._value2member_map_ else Side.BUY,
+                     "qty": _safe_int(fields.get(38)), "price": _safe_float(fields.get(44)),
+                     "orig_cl_ord_id": fields.get(41)}
+    return ClientRequest(session, account, msg_type, seq_num, None, reject_text=err.text,
+                         reject_reason=err.ord_rej_reason, sr_reject_code=err.sr_reject_code,
+                         reject_fields=reject_fields)
+
+
+def _safe_int(value: str | None) -> int:
+    try:
+        return int(float(value)) if value else 0
+    except ValueError:
+        return 0
+
+
+def _safe_float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _decode_command(msg_type: str, fields: dict[int, str], pairs: list[tuple[int, str]]):
+    if msg_type == "D":
+        return NewOrder(
+            cl_ord_id=fields[11], account=fields.get(1), instrument=_instrument(fields), side=Side(fields[54]),
+            qty=_qty(fields.get(38)) or 0, ord_type=OrdType(fields.get(40, "2")),
+            price=float(fields[44]) if 44 in fields else None, time_in_force=TimeInForce(fields.get(59, "0")),
+            transact_time=_transact_time(fields), algo=_algo(fields))
+    if msg_type == "F":
+        return CancelOrder(cl_ord_id=fields[11], orig_cl_ord_id=fields.get(41), order_id=fields.get(37),
+                           transact_time=_transact_time(fields))
+    if msg_type == "G":
+        return ReplaceOrder(cl_ord_id=fields[11], orig_cl_ord_id=fields.get(41), order_id=fields.get(37),
+                            qty=_qty(fields.get(38)), price=float(fields[44]) if 44 in fields else None,
+                            ord_type=OrdType(fields[40]) if 40 in fields else None,
+                            time_in_force=TimeInForce(fields[59]) if 59 in fields else None,
+                            transact_time=_transact_time(fields))
+    if msg_type == "H":
+        return OrderStatusQuery(cl_ord_id=fields.get(11), order_id=fields.get(37))
+    if msg_type == "q":
+        request_type = fields.get(530, "")
+        if request_type not in MassCancelType._value2member_map_:
+            raise DecodeError(f"MassCancelRequestType {request_type} not supported; use 2 (underlying) or 7 (all)")
+        return MassCancel(cl_ord_id=fields[11], request_type=MassCancelType(request_type), account=fields.get(1),
+                          underlying=fields.get(311) or fields.get(55), transact_time=_transact_time(fields))
+    if msg_type in ("AB", "AC"):
+        return NewMultilegOrder(
+            cl_ord_id=fields[11], account=fields.get(1), qty=_qty(fields.get(38)) or 0,
+            price=float(fields[44]) if 44 in fields else None,
+            ord_type=OrdType(fields[40]) if 40 in fields else None, legs=_legs(pairs),
+            transact_time=_transact_time(fields), algo=_algo(fields),
+            replaces=fields.get(41) if msg_type == "AC" else None)
+    raise DecodeError(f"unsupported message type {msg_type}")
+
+
+def _legs(pairs: list[tuple[int, str]]) -> tuple[MultilegLeg, ...]:
+    legs, current = [], None
+    for tag, value in pairs:
+        if tag == 600:                          # LegSymbol opens each leg entry
+            current = {}
+            legs.append(current)
+        if current is not None and 600 <= tag <= 690:
+            current.setdefault(tag, value)
+    out = []
+    for index, leg in enumerate(legs, 1):
+        spec = _instrument(leg, (600, 611, 612, 99999, 608, 609, 610, 99998))
+        out.append(MultilegLeg(ref_id=leg.get(654, str(index)), instrument=spec, side=Side(leg.get(624, "1")),
+                               ratio=int(float(leg.get(623, "1")))))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------- encoding
+
+def _px(value: float) -> str:
+    return f"{value:.8f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def encode(report: ClientReport) -> tuple[str, list[tuple[int, str]]]:
+    """(MsgType, body fields in order) for an engine report."""
+    if isinstance(report, ExecReport):
+        return "8", _exec_report(report)
+    if isinstance(report, CancelRejectReport):
+        body = [(37, report.order_id), (11, report.cl_ord_id), (41, report.orig_cl_ord_id),
+                (39, report.ord_status.value), (434, report.response_to), (102, str(report.reason)),
+                (60, format_utc(report.transact_ns)), (58, report.text)]
+        if report.sr_reject_code is not None:
+            body.append((5605, str(report.sr_reject_code)))
+        return "9", body
+    if isinstance(report, BusinessRejectReport):
+        body = [(45, str(report.ref_seq_num or 0)), (372, report.ref_msg_type), (380, str(report.reason)),
+                (58, report.text)]
+        if report.ref_id:
+            body.insert(2, (379, report.ref_id))
+        return "j", body
+    if isinstance(report, MassCancelReportOut):
+        body = [(11, report.cl_ord_id), (37, report.order_id), (530, report.request_type),
+                (531, report.response), (533, str(len(report.affected))), (60, format_utc(report.transact_ns))]
+        if report.affected:
+            body.append((534, str(len(report.affected))))
+            body.extend((41, order_id) for order_id in report.affected)
+        if report.text:
+            body.append((58, report.text))
+        return "r", body
+    raise TypeError(f"cannot encode {type(report).__name__}")
+
+
+def _exec_report(r: ExecReport) -> list[tuple[int, str]]:
+    body = [(37, r.order_id), (11, r.cl_ord_id)]
+    if r.orig_cl_ord_id:
+        body.append((41, r.orig_cl_ord_id))
+    body += [(17, r.exec_id), (150, r.exec_type.value), (39, r.ord_status.value)]
+    if r.account:
+        body.append((1, r.account))
+    body += [(55, r.symbol), (54, (r.side or Side.BUY).value), (38, str(r.order_qty))]
+    if r.price is not None:
+        body += [(40, "2"), (44, _px(r.price))]
+    if r.last_qty:
+        body += [(32, str(r.last_qty)), (31, _px(r.last_px))]
+        if r.last_mkt:
+            body.append((30, r.last_mkt))
+    body += [(151, str(r.leaves_qty)), (14, str(r.cum_qty)), (6, _px(r.avg_px)), (60, format_utc(r.transact_ns))]
+    if r.liquidity:
+        body.append((851, "1" if r.liquidity == "A" else "2"))
+    if r.text:
+        body.append((58, r.text))
+    if r.ord_rej_reason is not None:
+        body.append((103, str(r.ord_rej_reason)))
+    if r.sr_reject_code is not None:
+        body.append((5605, str(r.sr_reject_code)))
+    return body
