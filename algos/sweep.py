@@ -3,8 +3,9 @@
 The algo works in waves. A wave asks the smart order router for up to the parent's balance
 (capped by ActiveOrderSize 5044) at the effective limit; the router picks venues by fee below
 visible size and takes everything visible at or above it. When a wave's children are all
-back, the next wave goes if liquidity remains. An IOC parent ends when a wave finds nothing
-more to take; any other parent waits for new liquidity on book updates until it expires.
+back, the next wave goes if liquidity remains. An IOC parent makes one attempt: one wave, or
+as many as ActiveOrderSize needs to offer its whole quantity once, then its balance is
+canceled. Any other parent waits for new liquidity on book updates until it expires.
 """
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from .limits import sweep_limit
 
 class SweepAlgo(Algo):
     name = "sweep"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._offered = 0      # quantity sent so far in this attempt (IOC)
 
     @property
     def _is_ioc(self) -> bool:
@@ -37,7 +42,11 @@ class SweepAlgo(Algo):
             self._wave()
 
     def on_child_done(self, child: ChildOrder) -> None:
-        if self.ctx.open_children() or not self.ctx.parent.is_working:
+        parent = self.ctx.parent
+        if self.ctx.open_children() or not parent.is_working:
+            return
+        if self._is_ioc and self._offered >= parent.qty:
+            self.ctx.finish("IOC: balance canceled after one attempt")
             return
         self._wave()
 
@@ -61,6 +70,10 @@ class SweepAlgo(Algo):
                 ctx.finish("IOC: no market to price the order against; balance canceled")
             return
         qty = min(balance, parent.algo.active_size) if parent.algo.active_size else balance
+        if self._is_ioc:
+            qty = min(qty, parent.qty - self._offered)
         children = ctx.take(qty, limit, venues=parent.algo.exchanges, max_children=budget)
-        if not children and self._is_ioc:
-            ctx.finish("IOC: no more liquidity at the limit; balance canceled")
+        if self._is_ioc:
+            self._offered += qty if children else parent.qty
+            if not children:
+                ctx.finish("IOC: no liquidity at the limit; balance canceled")

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from router.app import DEFAULT_CONFIG, load_settings
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 _SIDES = {"buy": "1", "sell": "2"}
 _ALGO_TAGS = {"sweep": [(5094, "1"), (5096, "0"), (5100, "0"), (5102, "0")]}

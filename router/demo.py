@@ -1,0 +1,147 @@
+"""`router demo`: the whole router in one process, driven by a scripted FIX client over TCP."""
+from __future__ import annotations
+
+import socket
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from router.app import Settings
+from router.fix.client import FixClient, is_final_report, new_order_fields
+from router.server import RouterServer
+
+SWEEP = [(5094, "1"), (5096, "0"), (5100, "0"), (5102, "0")]
+CALL = "AAPL  261218C00200000"
+PUT = "AAPL  261218P00195000"
+SPY = "SPY   261218C00600000"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_demo_sessions(path: Path, port: int) -> None:
+    path.write_text("\n".join([
+        "[DEFAULT]", "ConnectionType=acceptor", f"SocketAcceptPort={port}", "StartTime=00:00:00",
+        "EndTime=00:00:00", "UseDataDictionary=Y", "SocketReuseAddress=Y", "",
+        "[SESSION]", "BeginString=FIX.4.4", "SenderCompID=ROUTER", "TargetCompID=DEMO", ""]))
+
+
+class _Script:
+    def __init__(self, server: RouterServer, client: FixClient, console: Console) -> None:
+        self.server, self.client, self.console = server, client, console
+
+    def nbbo(self, symbol: str):
+        return self.server.engine.books.nbbo(symbol)
+
+    def send(self, label: str, cl_ord_id: str, side: str, qty: int, symbol: str, price: float | None,
+             tif: str = "0", extra=()) -> list:
+        self.console.print(f"[bold]{label}[/bold]: {cl_ord_id} {'buy' if side == '1' else 'sell'} {qty} "
+                           f"{symbol.strip()} {'@ %.2f' % price if price else 'market'}", highlight=False)
+        self.client.send("D", new_order_fields(cl_ord_id, side, qty, symbol, price, tif=tif, extra=[*SWEEP, *extra]))
+        return self.collect(cl_ord_id)
+
+    def collect(self, cl_ord_id: str, until_final: bool = True, timeout: float = 3.0) -> list:
+        def done(message) -> bool:
+            if message.get(11) != cl_ord_id.encode():
+                return False
+            return is_final_report(message) if until_final else message.get(150) == b"0"
+        messages = self.client.until(done, timeout=timeout)
+        for message in messages:
+            get = lambda tag: (message.get(tag) or b"").decode()
+            status = {"0": "New", "1": "Partial", "2": "Filled", "4": "Canceled", "5": "Replaced", "6": "PendCxl",
+                      "8": "Rejected", "A": "PendNew", "E": "PendRepl", "C": "Expired"}.get(get(39), get(39))
+            fill = f" {get(32)}@{get(31)} on {get(30)}" if get(32) else ""
+            text = f"  ({get(58)})" if get(58) else ""
+            self.console.print(f"    {get(35)} {get(11):<6} {status:<9} cum {get(14):>4} leaves {get(151):>4} "
+                               f"avg {get(6):<8}{fill}{text}", highlight=False)
+        return messages
+
+
+def run_demo(settings: Settings, state_dir: Path | None, console: Console) -> None:
+    workdir = Path(state_dir or tempfile.mkdtemp(prefix="router-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    sessions = workdir / "sessions.cfg"
+    write_demo_sessions(sessions, port)
+    console.print(f"[bold]router demo[/bold]: acceptor on 127.0.0.1:{port}, state in {workdir}")
+    with RouterServer(settings, sessions=sessions, state_dir=workdir) as server:
+        time.sleep(0.3)
+        with FixClient("127.0.0.1", port, "DEMO", "ROUTER") as client:
+            script = _Script(server, client, console)
+            _run_script(script)
+        _print_blotter(server, console)
+
+
+def _run_script(s: _Script) -> None:
+    call = s.nbbo(CALL)
+    s.send("1. buy below visible size (fee-ordered venues)", "D1", "1", 10, CALL, call.ask + 0.05)
+
+    put = s.nbbo(PUT)
+    s.send("2. sell above visible size, IOC (one synchronized wave, balance canceled)", "D2", "2", 400, PUT,
+           round(put.bid - 0.10, 2), tif="3")
+
+    spy = s.nbbo(SPY)
+    s.send("3. buy at arrival far side (5098=1 MarketArrival), market order", "D3", "1", 25, SPY, None,
+           extra=[(5098, "1")])
+
+    call = s.nbbo(CALL)
+    passive = round(call.bid - 0.50, 2)
+    s.console.print(f"[bold]4. a resting buy below the market, then replaced up to the offer[/bold]")
+    s.client.send("D", new_order_fields("D4", "1", 30, CALL, passive, extra=SWEEP))
+    s.collect("D4", until_final=False, timeout=1.0)
+    call = s.nbbo(CALL)
+    s.client.send("G", [(11, "D4R"), (41, "D4"), (55, CALL), (54, "1"), (60, _now()), (38, "30"), (40, "2"),
+                        (44, f"{call.ask + 0.05:.2f}")])
+    s.collect("D4R")
+
+    s.console.print(f"[bold]5. a resting sell above the market, then canceled[/bold]")
+    s.client.send("D", new_order_fields("D5", "2", 20, CALL, round(call.ask + 1.00, 2), extra=SWEEP))
+    s.collect("D5", until_final=False, timeout=1.0)
+    s.client.send("F", [(11, "D5C"), (41, "D5"), (55, CALL), (54, "2"), (60, _now())])
+    s.collect("D5C")
+
+    s.send("6. rejected: OrderVolLimit out of range", "D6", "1", 5, CALL, 5.00, extra=[(5098, "9"), (5116, "12.5")])
+    s.send("7. rejected: unknown instrument", "D7", "1", 5, "AAPL  261218C00999000", 1.00)
+
+
+def _now() -> str:
+    from router.fix.client import fix_time
+    return fix_time()
+
+
+def _print_blotter(server: RouterServer, console: Console) -> None:
+    store = server.store
+    parents = store.parents()
+    table = Table(title="Parents", title_justify="left")
+    for column in ("OrderID", "ClOrdID", "Side", "Symbol", "Qty", "Status", "CumQty", "AvgPx", "Children", "Fees $"):
+        table.add_column(column, justify="right" if column in ("Qty", "CumQty", "AvgPx", "Children", "Fees $") else "left")
+    per_venue: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
+    total_fills = 0
+    for parent in parents:
+        children = store.children(parent.order_id)
+        fills = store.fills(parent.order_id)
+        total_fills += len(fills)
+        for child in children:
+            row = per_venue[child.venue]
+            row[0] += 1
+            row[1] += child.qty
+            row[2] += child.cum_qty
+        for fill in fills:
+            per_venue[fill.venue][3] += fill.fee
+        table.add_row(parent.order_id, parent.cl_ord_id, "buy" if parent.side.is_buy else "sell", parent.symbol,
+                      str(parent.qty), parent.status.name.lower(), str(parent.cum_qty),
+                      f"{parent.avg_px:.4f}" if parent.cum_qty else "", str(len(children)), f"{parent.fees:.2f}")
+    console.print(table)
+    venues = Table(title=f"Children per venue ({total_fills} fills)", title_justify="left")
+    for column in ("Venue", "Children", "Sent qty", "Filled qty", "Fees $"):
+        venues.add_column(column, justify="left" if column == "Venue" else "right")
+    for venue, (count, sent, filled, fees) in sorted(per_venue.items()):
+        venues.add_row(venue, str(count), str(sent), str(filled), f"{fees:.2f}")
+    console.print(venues)

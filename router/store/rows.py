@@ -1,0 +1,94 @@
+"""Domain objects to table rows and back. Column names equal field names, so a round trip
+rebuilds an equal object."""
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any, Mapping
+
+from router.domain.commands import AlgoParams
+from router.domain.enums import OrdStatus, OrdType, Side, TimeInForce
+from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
+
+from .journal import JournalEntry
+
+Row = dict[str, Any]
+
+_PARENT_FIELDS = tuple(f.name for f in fields(ParentOrder))
+_CHILD_FIELDS = tuple(f.name for f in fields(ChildOrder))
+_FILL_FIELDS = tuple(f.name for f in fields(Fill))
+_PENDING_FIELDS = tuple(f.name for f in fields(PendingChange))
+_JOURNAL_FIELDS = tuple(f.name for f in fields(JournalEntry))
+
+
+def _values(obj: object, names: tuple[str, ...]) -> Row:
+    return {name: getattr(obj, name) for name in names}
+
+
+def journal_to_row(entry: JournalEntry) -> Row:
+    return _values(entry, _JOURNAL_FIELDS)
+
+
+def journal_from_row(row: Mapping[str, Any]) -> JournalEntry:
+    return JournalEntry(**row)
+
+
+def parent_to_row(parent: ParentOrder) -> Row:
+    row = _values(parent, _PARENT_FIELDS)
+    row.update(side=parent.side.value, ord_type=parent.ord_type.value,
+               time_in_force=parent.time_in_force.value, status=parent.status.value,
+               algo=parent.algo.model_dump_json(),
+               pending=None if parent.pending is None else _pending_to_json(parent.pending),
+               cl_ord_ids=json.dumps(parent.cl_ord_ids))
+    return row
+
+
+def parent_from_row(row: Mapping[str, Any]) -> ParentOrder:
+    return ParentOrder(**{
+        **row,
+        "side": Side(row["side"]), "ord_type": OrdType(row["ord_type"]),
+        "time_in_force": TimeInForce(row["time_in_force"]), "status": OrdStatus(row["status"]),
+        "algo": AlgoParams.model_validate_json(row["algo"]),
+        "pending": None if row["pending"] is None else _pending_from_json(row["pending"]),
+        "cl_ord_ids": json.loads(row["cl_ord_ids"]),
+    })
+
+
+def child_to_row(child: ChildOrder) -> Row:
+    row = _values(child, _CHILD_FIELDS)
+    row.update(side=child.side.value, time_in_force=child.time_in_force.value,
+               status=child.status.value)
+    return row
+
+
+def child_from_row(row: Mapping[str, Any]) -> ChildOrder:
+    return ChildOrder(**{**row, "side": Side(row["side"]),
+                         "time_in_force": TimeInForce(row["time_in_force"]),
+                         "status": ChildStatus(row["status"])})
+
+
+def fill_to_row(fill: Fill) -> Row:
+    return _values(fill, _FILL_FIELDS)
+
+
+def fill_from_row(row: Mapping[str, Any]) -> Fill:
+    return Fill(**row)
+
+
+def _pending_to_json(pending: PendingChange) -> str:
+    values = _values(pending, _PENDING_FIELDS)
+    values.update(new_ord_type=_enum_value(pending.new_ord_type),
+                  new_time_in_force=_enum_value(pending.new_time_in_force))
+    return json.dumps(values)
+
+
+def _pending_from_json(text: str) -> PendingChange:
+    values = json.loads(text)
+    ord_type, time_in_force = values["new_ord_type"], values["new_time_in_force"]
+    values.update(new_ord_type=None if ord_type is None else OrdType(ord_type),
+                  new_time_in_force=None if time_in_force is None else TimeInForce(time_in_force))
+    return PendingChange(**values)
+
+
+def _enum_value(member: OrdType | TimeInForce | None) -> str | None:
+    return None if member is None else member.value

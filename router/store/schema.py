@@ -1,0 +1,123 @@
+"""Tables of the store. Migrations (``migrations/versions``) create exactly this schema;
+a unit test checks that they agree.
+
+Enums are stored as their FIX wire values, nested values (algo params, pending change,
+ClOrdID chain) as JSON text, prices as double precision.
+"""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Double, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = String(64)
+CODE = String(32)
+SESSION = String(128)
+# On sqlite an INTEGER primary key is the rowid itself: one b-tree for the journal, not two.
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {int: Integer, float: Double, str: ID}
+
+
+class JournalRow(Base):
+    """Append-only log of inbound events."""
+    __tablename__ = "journal"
+
+    seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=False)
+    ts_ns: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    session: Mapped[str | None] = mapped_column(SESSION)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class ParentRow(Base):
+    __tablename__ = "parents"
+    # Lookup by ClOrdID. Not unique: that rule (over the whole chain) belongs to the engine.
+    __table_args__ = (Index("ix_parents_session_cl_ord_id", "session", "cl_ord_id"),)
+
+    order_id: Mapped[str] = mapped_column(primary_key=True)
+    session: Mapped[str] = mapped_column(SESSION)
+    account: Mapped[str]
+    cl_ord_id: Mapped[str]
+    symbol: Mapped[str]
+    side: Mapped[str] = mapped_column(CODE)
+    qty: Mapped[int]
+    ord_type: Mapped[str] = mapped_column(CODE)
+    price: Mapped[float | None]
+    time_in_force: Mapped[str] = mapped_column(CODE)
+    algo_name: Mapped[str] = mapped_column(String(32))
+    algo: Mapped[str] = mapped_column(Text)                 # AlgoParams as JSON
+    created_ns: Mapped[int] = mapped_column(BigInteger)
+    expire_ns: Mapped[int | None] = mapped_column(BigInteger)
+    orig_cl_ord_id: Mapped[str | None]
+    status: Mapped[str] = mapped_column(CODE, index=True)
+    cum_qty: Mapped[int]
+    notional: Mapped[float]
+    fees: Mapped[float]
+    child_seq: Mapped[int]
+    exec_seq: Mapped[int]
+    arrival_bid: Mapped[float | None]
+    arrival_ask: Mapped[float | None]
+    pending: Mapped[str | None] = mapped_column(Text)       # PendingChange as JSON
+    cl_ord_ids: Mapped[str] = mapped_column(Text)           # JSON list, the whole chain
+
+
+class ChildRow(Base):
+    __tablename__ = "children"
+
+    child_id: Mapped[str] = mapped_column(primary_key=True)
+    parent_id: Mapped[str] = mapped_column(index=True)
+    venue: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str]
+    side: Mapped[str] = mapped_column(CODE)
+    qty: Mapped[int]
+    price: Mapped[float]
+    time_in_force: Mapped[str] = mapped_column(CODE)
+    sent_ns: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(CODE)
+    cum_qty: Mapped[int]
+    notional: Mapped[float]
+    fees: Mapped[float]
+
+
+class FillRow(Base):
+    __tablename__ = "fills"
+
+    exec_id: Mapped[str] = mapped_column(primary_key=True)
+    parent_id: Mapped[str] = mapped_column(index=True)
+    child_id: Mapped[str]
+    venue: Mapped[str] = mapped_column(String(32))
+    qty: Mapped[int]
+    price: Mapped[float]
+    fee: Mapped[float]
+    liquidity: Mapped[str] = mapped_column(String(4))
+    ts_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetaRow(Base):
+    """Counters and small settings, e.g. the next order number."""
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+def _table(row_class: type[Base]) -> Table:
+    table = row_class.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+journal = _table(JournalRow)
+parents = _table(ParentRow)
+children = _table(ChildRow)
+fills = _table(FillRow)
+meta = _table(MetaRow)
