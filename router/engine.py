@@ -696,6 +696,11 @@ class Engine:
             for other in self._open_children(parent.order_id):
                 self._cancel_child(other)
             if parent.pending is not None and parent.pending.kind != "replace":
+                if parent.pending.kind == "cancel":
+                    self._client_out.append(CancelRejectReport(
+                        parent.session, parent.order_id, parent.pending.cl_ord_id, parent.pending.orig_cl_ord_id,
+                        OrdStatus.FILLED, "1", int(CxlRejReason.TOO_LATE_TO_CANCEL), "Too late to cancel: order filled",
+                        self.clock.now_ns()))
                 parent.pending = None
             if parent.pending is None:
                 self._retire(parent)

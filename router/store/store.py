@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Executable, Select, Table, create_engine, event, func, insert, select
+from sqlalchemy import (ColumnElement, Connection, Executable, Select, Table, create_engine, event, func,
+                        insert, select)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
@@ -58,12 +59,13 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_on_begin)
         dialect_insert = _DIALECT_INSERTS[backend]
+        batch_upserts = backend == "postgresql"
         self._insert_journal = insert(schema.journal)
-        self._upsert_parents = _upsert(dialect_insert, schema.parents)
-        self._upsert_children = _upsert(dialect_insert, schema.children)
-        self._upsert_meta = _upsert(dialect_insert, schema.meta)
-        self._insert_new_fills = dialect_insert(schema.fills).on_conflict_do_nothing(
-            index_elements=["exec_id"])
+        self._upsert_parents = _upsert(dialect_insert, schema.parents, batch_upserts)
+        self._upsert_children = _upsert(dialect_insert, schema.children, batch_upserts)
+        self._upsert_meta = _upsert(dialect_insert, schema.meta, batch_upserts)
+        self._insert_new_fills = _batched(dialect_insert(schema.fills).on_conflict_do_nothing(
+            index_elements=["exec_id"]), schema.fills, batch_upserts)
         self._writer: Connection | None = None   # kept open: commit_batch is on the hot path
 
     def migrate(self) -> None:
@@ -81,12 +83,15 @@ class Store:
         """Write one batch in one transaction: append journal rows, upsert parents,
         children and meta, insert fills not seen before. Writes nothing if any part fails.
         Called by the one writer, the engine thread."""
-        # A batch may touch an order twice; one row per key, the last state wins.
+        # A batch may touch an order twice: one row per key, the last state wins.
+        parents = {parent.order_id: parent for parent in parents}.values()
+        children = {child.child_id: child for child in children}.values()
+        fills = {fill.exec_id: fill for fill in fills}.values()
         writes: list[tuple[Executable, list[dict[str, Any]]]] = [
             (self._insert_journal, [journal_to_row(entry) for entry in journal]),
-            (self._upsert_parents, [parent_to_row(p) for p in {p.order_id: p for p in parents}.values()]),
-            (self._upsert_children, [child_to_row(c) for c in {c.child_id: c for c in children}.values()]),
-            (self._insert_new_fills, [fill_to_row(f) for f in {f.exec_id: f for f in fills}.values()]),
+            (self._upsert_parents, [parent_to_row(parent) for parent in parents]),
+            (self._upsert_children, [child_to_row(child) for child in children]),
+            (self._insert_new_fills, [fill_to_row(fill) for fill in fills]),
             (self._upsert_meta, [{"key": key, "value": value} for key, value in (meta or {}).items()]),
         ]
         if self._writer is None:
@@ -97,17 +102,15 @@ class Store:
                     self._writer.execute(statement, rows)
 
     def load_working(self) -> RestoredState:
-        parents, children, fills = schema.parents, schema.children, schema.fills
-        is_working = parents.c.status.in_(WORKING_STATUSES)
-        working_ids = select(parents.c.order_id).where(is_working)
+        """Parents not done, with all their children and fills, read in one transaction."""
+        is_working = schema.parents.c.status.in_(WORKING_STATUSES)
+        working_ids = select(schema.parents.c.order_id).where(is_working)
         with self.engine.connect() as connection:
             return RestoredState(
                 parents=_fetch(connection, _parents_query().where(is_working), parent_from_row),
-                children=_fetch(connection, select(children).where(children.c.parent_id.in_(working_ids))
-                                .order_by(children.c.parent_id, children.c.sent_ns, children.c.child_id),
+                children=_fetch(connection, _children_query(schema.children.c.parent_id.in_(working_ids)),
                                 child_from_row),
-                fills=_fetch(connection, select(fills).where(fills.c.parent_id.in_(working_ids))
-                             .order_by(fills.c.parent_id, fills.c.ts_ns, fills.c.exec_id),
+                fills=_fetch(connection, _fills_query(schema.fills.c.parent_id.in_(working_ids)),
                              fill_from_row),
                 meta=_meta(connection),
                 last_journal_seq=_last_journal_seq(connection),
@@ -157,18 +160,13 @@ class Store:
             return _fetch(connection, query, parent_from_row)
 
     def children(self, parent_id: str) -> list[ChildOrder]:
-        children = schema.children
-        query = (select(children).where(children.c.parent_id == parent_id)
-                 .order_by(children.c.sent_ns, children.c.child_id))
         with self.engine.connect() as connection:
-            return _fetch(connection, query, child_from_row)
+            return _fetch(connection, _children_query(schema.children.c.parent_id == parent_id),
+                          child_from_row)
 
     def fills(self, parent_id: str) -> list[Fill]:
-        fills = schema.fills
-        query = (select(fills).where(fills.c.parent_id == parent_id)
-                 .order_by(fills.c.ts_ns, fills.c.exec_id))
         with self.engine.connect() as connection:
-            return _fetch(connection, query, fill_from_row)
+            return _fetch(connection, _fills_query(schema.fills.c.parent_id == parent_id), fill_from_row)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -182,18 +180,37 @@ class Store:
         self.close()
 
 
-def _upsert(dialect_insert: Callable[[Table], Any], table: Table) -> Executable:
+def _upsert(dialect_insert: Callable[[Table], Any], table: Table, batch: bool) -> Executable:
     """INSERT ... ON CONFLICT (primary key) DO UPDATE every other column."""
     statement = dialect_insert(table)
-    return statement.on_conflict_do_update(
+    return _batched(statement.on_conflict_do_update(
         index_elements=[column.name for column in table.primary_key],
         set_={column.name: statement.excluded[column.name]
-              for column in table.columns if not column.primary_key})
+              for column in table.columns if not column.primary_key}), table, batch)
+
+
+def _batched(statement: Any, table: Table, batch: bool) -> Executable:
+    """On PostgreSQL, SQLAlchemy packs executemany rows into multi-row INSERTs (one round
+    trip per 1000 rows), but for INSERT ... ON CONFLICT only when the statement has
+    RETURNING. The RETURNING added here just turns that on; its rows are ignored. Packing is
+    safe because commit_batch sends each key once. sqlite has no round trips to save."""
+    return statement.returning(*table.primary_key) if batch else statement
 
 
 def _parents_query() -> Select[Any]:
     parents = schema.parents
     return select(parents).order_by(parents.c.created_ns, parents.c.order_id)
+
+
+def _children_query(where: ColumnElement[bool]) -> Select[Any]:
+    children = schema.children
+    return (select(children).where(where)
+            .order_by(children.c.parent_id, children.c.sent_ns, children.c.child_id))
+
+
+def _fills_query(where: ColumnElement[bool]) -> Select[Any]:
+    fills = schema.fills
+    return select(fills).where(where).order_by(fills.c.parent_id, fills.c.ts_ns, fills.c.exec_id)
 
 
 def _fetch(connection: Connection, query: Select[Any], from_row: Callable[[Any], T]) -> list[T]:

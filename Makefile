@@ -1,0 +1,34 @@
+# Two entry points: `make run` (the demo) and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run serve test test-all bench dictionary clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/router demo
+
+serve: $(STAMP)
+	$(BIN)/router serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m ''
+
+bench: $(STAMP)
+	$(BIN)/python bench/fix_roundtrip.py
+
+dictionary: $(STAMP)
+	$(BIN)/python fix_specs/build_dictionary.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info
