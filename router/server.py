@@ -51,9 +51,10 @@ class RouterServer:
         return self
 
     def stop(self) -> None:
-        self.acceptor.stop()
+        # The engine first: once it is stopped nothing sends through a session being torn down.
         self.engine.stop()
         self.system.background.stop()
+        self.acceptor.stop()
         self.store.close()
 
     def __enter__(self) -> "RouterServer":

@@ -172,12 +172,22 @@ class RouterApplication(fix.Application):
 class Acceptor:
     def __init__(self, settings: fix.SessionSettings, app: RouterApplication) -> None:
         self.app = app
+        self._settings = settings          # QuickFIX keeps pointers into these: they must outlive it
         self._store = fix.FileStoreFactory(settings)
         self._logs = fix.FileLogFactory(settings)
-        self._acceptor = fix.SocketAcceptor(app, self._store, settings, self._logs)
+        # ThreadedSocketAcceptor, not SocketAcceptor: in QuickFIX 1.16 SocketAcceptor::stop races its own
+        # thread (SocketServer::close walks a map the thread is deleting) and segfaults now and then.
+        # Callbacks only decode and enqueue, so a thread per connection changes nothing for the engine.
+        self._acceptor = fix.ThreadedSocketAcceptor(app, self._store, settings, self._logs)
 
     def start(self) -> None:
         self._acceptor.start()
 
     def stop(self) -> None:
+        if self._acceptor is None:
+            return
         self._acceptor.stop()
+        # Free the C++ acceptor now: its Sessions stay in QuickFIX's process-wide registry until
+        # destroyed, and a later acceptor for the same SessionID would find the stale ones.
+        self._acceptor = None
+        self._store = self._logs = None
