@@ -33,14 +33,15 @@ class Harness:
 
     # ---- market set-up
 
-    def quote(self, venue: str, symbol: str, *, bids=(), asks=(), owner: str = "mm") -> None:
+    def quote(self, venue: str, symbol: str, *, bids=(), asks=(), owner: str = "mm", settle: bool = True) -> None:
         """Rest liquidity at a venue: bids/asks are (price, qty) pairs. Published after md latency."""
         from router.domain.enums import Side as S
         for side, levels in ((S.BUY, bids), (S.SELL, asks)):
             for price, qty in levels:
                 self._ids += 1
                 self.venues[venue].place(owner, f"{owner}{self._ids}", symbol, side, qty, price)
-        self.settle()
+        if settle:
+            self.settle()
 
     def settle(self, seconds: float = 0.05) -> None:
         self.clock.advance(int(seconds * NANOS_PER_SECOND))

@@ -51,10 +51,20 @@ def parse_log(text: str) -> list[LoggedMessage]:
         stamp, sep, raw = line.partition(" : ")
         if not sep or not raw.startswith("8="):
             raise ValueError(f"log line {number}: not a QuickFIX message log line: {line[:60]!r}")
-        when = datetime.strptime(stamp.strip(), "%Y%m%d-%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+        try:
+            when = _parse_log_time(stamp.strip())
+        except ValueError as exc:
+            raise ValueError(f"log line {number}: bad timestamp {stamp.strip()!r}: {exc}") from None
         raw = raw.replace("|", SOH) if SOH not in raw else raw
         messages.append(LoggedMessage(datetime_to_ns(when), raw, split_fields(raw)))
     return messages
+
+
+def _parse_log_time(stamp: str) -> datetime:
+    """QuickFIX logs YYYYMMDD-HH:MM:SS with a 3-, 6- or 9-digit fraction."""
+    whole, _, fraction = stamp.partition(".")
+    when = datetime.strptime(whole, "%Y%m%d-%H:%M:%S").replace(tzinfo=timezone.utc)
+    return when.replace(microsecond=int((fraction or "0")[:6].ljust(6, "0")))
 
 
 def render(report_or_fields) -> str:
