@@ -46,6 +46,7 @@ class EngineConfig(_Strict):
     session_close_utc: time = Field(time(20, 0), description="Day orders expire here")
     batch_max: int = Field(256, ge=1, description="inbox events per group commit")
     ioc_timeout_ms: float = Field(1000.0, gt=0, description="IOC parents end after one attempt or this long")
+    report_pending_new: bool = Field(False, description="send an ExecutionReport for PendingNew before New")
 
 
 class StoreConfig(_Strict):

@@ -71,6 +71,7 @@ class ClientRequest:
     reject_reason: int = int(OrdRejReason.OTHER)
     sr_reject_code: int = int(SRRejectCode.SYS_REJECT)
     reject_fields: dict = field(default_factory=dict)   # cl_ord_id, symbol, side, qty as far as known
+    raw: str | None = None                              # the FIX message as received: journaled verbatim
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class Engine:
         self._children_of: dict[str, list[str]] = {}
         self._by_cl_ord_id: dict[tuple[str, str], str] = {}      # (session, ClOrdID) -> order id, whole chains
         self._working_by_symbol: dict[str, set[str]] = {}
+        self._working_by_account: dict[str, set[str]] = {}
         self._algos: dict[str, Algo] = {}
         self._expiry_timers: dict[str, object] = {}
         self._next_order_number = 1
@@ -239,10 +241,13 @@ class Engine:
 
     def _on_client(self, request: ClientRequest) -> None:
         command = request.command
-        self._journal_add("fix_in", request.session, {
-            "msg_type": request.msg_type, "seq": request.seq_num, "account": request.account,
-            "command": command.model_dump(mode="json") if command is not None else None,
-            "reject": request.reject_text})
+        if request.raw is not None:
+            self._journal_add("fix_in", request.session, request.raw)
+        else:
+            self._journal_add("fix_in", request.session, {
+                "msg_type": request.msg_type, "seq": request.seq_num, "account": request.account,
+                "command": command.model_dump(mode="json") if command is not None else None,
+                "reject": request.reject_text})
         if command is None:
             self._reject_undecodable(request)
         elif isinstance(command, NewOrder):
@@ -341,7 +346,7 @@ class Engine:
             algo_name=algo_name, algo=cmd.algo, created_ns=self.clock.now_ns(), expire_ns=expire_ns,
             cl_ord_ids=[cmd.cl_ord_id])
         limits = self.accounts.limits_for(account)
-        open_orders = sum(1 for p in self.parents.values() if p.account == account and p.is_working)
+        open_orders = len(self._working_by_account.get(account, ()))
         for check in self._parent_checks:
             if (risk := check(parent, instrument.multiplier, limits, open_orders)) is not None:
                 return reject(risk.text, OrdRejReason(risk.ord_rej_reason), SRRejectCode(risk.sr_reject_code))
@@ -351,8 +356,13 @@ class Engine:
         self._by_cl_ord_id[(session, cmd.cl_ord_id)] = order_id
         self._children_of[order_id] = []
         self._working_by_symbol.setdefault(parent.symbol, set()).add(order_id)
+        self._working_by_account.setdefault(account, set()).add(order_id)
         self._touch(parent)
-        self._report(parent, ExecType.PENDING_NEW)
+        # PendingNew lasts while the order is validated and journaled, inside this batch. By default
+        # the client's first report is New, sent once the order is durable; report_pending_new adds
+        # the PendingNew report before it (one more message per order).
+        if self.config.report_pending_new:
+            self._report(parent, ExecType.PENDING_NEW)
         parent.status = OrdStatus.NEW
         self._report(parent, ExecType.NEW)
         self._arm_expiry(parent)
@@ -595,9 +605,10 @@ class Engine:
         timer = self._expiry_timers.pop(parent.order_id, None)
         if timer is not None:
             timer.cancel()
-        working = self._working_by_symbol.get(parent.symbol)
-        if working is not None:
-            working.discard(parent.order_id)
+        for index, key in ((self._working_by_symbol, parent.symbol), (self._working_by_account, parent.account)):
+            working = index.get(key)
+            if working is not None:
+                working.discard(parent.order_id)
 
     def _open_children(self, order_id: str) -> list[ChildOrder]:
         return [c for cid in self._children_of.get(order_id, ()) if (c := self.children[cid]).is_open]
@@ -761,6 +772,7 @@ class Engine:
             if instrument is None or not parent.is_working:
                 continue
             self._working_by_symbol.setdefault(parent.symbol, set()).add(parent.order_id)
+            self._working_by_account.setdefault(parent.account, set()).add(parent.order_id)
             self._algos[parent.order_id] = create_algo(parent.algo_name, _ParentContext(self, parent, instrument))
             self._arm_expiry(parent)
         self._journal_add("restore", None, {"parents": [p.order_id for p in state.parents]})

@@ -58,6 +58,13 @@ def session_accounts(settings: fix.SessionSettings) -> dict[str, str]:
 
 
 def build_message(msg_type: str, body: list[tuple[int, str]]) -> fix.Message:
+    """A QuickFIX message for ``body``. Without repeating groups it is parsed from one string,
+    about three times faster than a SWIG call per field; QuickFIX fills the header on send."""
+    if not any(tag in _GROUPS for tag, _ in body):
+        message = fix.Message()
+        message.setString("".join(["8=FIX.4.4\x019=0\x0135=", msg_type, "\x01",
+                                   *[f"{tag}={value}\x01" for tag, value in body], "10=000\x01"]), False)
+        return message
     message = fix.Message()
     message.getHeader().setField(35, msg_type)
     index = 0
@@ -144,9 +151,9 @@ class RouterApplication(fix.Application):
             raise fix.UnsupportedMessageType()
         key = sessionID.toString()
         try:
-            pairs = split_fields(message.toString())
+            raw = message.toString()
             seq_num = message.getHeader().getField(34)
-            self._post(decode(msg_type, pairs, key, self.account_of(key), int(seq_num)))
+            self._post(decode(msg_type, split_fields(raw), key, self.account_of(key), int(seq_num), raw))
         except Exception as exc:
             log.exception("fromApp failed on %s", message.toString().replace("\x01", "|"))
             self._reply_business_reject(sessionID, msg_type, f"could not process message: {exc}")

@@ -130,22 +130,23 @@ def _from_validation(error: ValidationError) -> DecodeError:
 
 
 def decode(msg_type: str, pairs: list[tuple[int, str]], session: str, account: str,
-           seq_num: int | None) -> ClientRequest:
-    """Never raises: a message that breaks a business rule becomes a ClientRequest with a reject."""
+           seq_num: int | None, raw: str | None = None) -> ClientRequest:
+    """Never raises: a message that breaks a business rule becomes a ClientRequest with a reject.
+    ``raw`` (the message as received) is what the engine journals."""
     fields = dict(pairs)
     try:
         command = _decode_command(msg_type, fields, pairs)
     except ValidationError as exc:
         err = _from_validation(exc)
-        return _rejected(msg_type, fields, session, account, seq_num, err)
+        return _rejected(msg_type, fields, session, account, seq_num, err, raw)
     except DecodeError as err:
-        return _rejected(msg_type, fields, session, account, seq_num, err)
+        return _rejected(msg_type, fields, session, account, seq_num, err, raw)
     except (ValueError, KeyError) as exc:
-        return _rejected(msg_type, fields, session, account, seq_num, DecodeError(f"could not decode: {exc}"))
-    return ClientRequest(session, account, msg_type, seq_num, command)
+        return _rejected(msg_type, fields, session, account, seq_num, DecodeError(f"could not decode: {exc}"), raw)
+    return ClientRequest(session, account, msg_type, seq_num, command, raw=raw)
 
 
-def _rejected(msg_type, fields, session, account, seq_num, err: DecodeError) -> ClientRequest:
+def _rejected(msg_type, fields, session, account, seq_num, err: DecodeError, raw: str | None) -> ClientRequest:
     side = fields.get(54)
     reject_fields = {"cl_ord_id": fields.get(11), "symbol": fields.get(55),
                      "side": Side(side) if side in Side._value2member_map_ else Side.BUY,
@@ -153,7 +154,7 @@ def _rejected(msg_type, fields, session, account, seq_num, err: DecodeError) -> 
                      "orig_cl_ord_id": fields.get(41)}
     return ClientRequest(session, account, msg_type, seq_num, None, reject_text=err.text,
                          reject_reason=err.ord_rej_reason, sr_reject_code=err.sr_reject_code,
-                         reject_fields=reject_fields)
+                         reject_fields=reject_fields, raw=raw)
 
 
 def _safe_int(value: str | None) -> int:

@@ -34,7 +34,7 @@ def test_lifecycle_pending_new_new_partial_filled_with_vwap(h):
     book_three_venues(h)
     h.new("A1", Side.BUY, 20, 5.05)
     h.settle(0.1)
-    assert statuses(h, "A1")[:2] == [("PENDING_NEW", "PENDING_NEW"), ("NEW", "NEW")]
+    assert statuses(h, "A1")[0] == ("NEW", "NEW")
     fills = [r for r in h.reports("A1") if r.exec_type is ExecType.TRADE]
     assert sum(r.last_qty for r in fills) == 20
     final = h.reports("A1")[-1]
@@ -42,6 +42,12 @@ def test_lifecycle_pending_new_new_partial_filled_with_vwap(h):
     notional = sum(r.last_qty * r.last_px for r in fills)
     assert final.avg_px == pytest.approx(notional / 20)
     assert all(r.last_mkt for r in fills)
+
+
+def test_pending_new_report_is_optional():
+    h = Harness(engine_config=Harness().settings.router.engine.model_copy(update={"report_pending_new": True}))
+    h.new("A1", Side.BUY, 5, 4.00)
+    assert statuses(h, "A1") == [("PENDING_NEW", "PENDING_NEW"), ("NEW", "NEW")]
 
 
 def test_below_visible_size_takes_cheapest_all_in_first(h):
