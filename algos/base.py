@@ -40,6 +40,9 @@ class AlgoContext(Protocol):
     def finish(self, text: str) -> None:
         """Stop working: pull open children and cancel the parent's balance, reporting ``text``."""
 
+    def wait_for_liquidity(self, limit: float | None) -> None:
+        """Call ``on_book`` once the far side reaches ``limit`` (None: on every book update)."""
+
     def market_through_ticks(self) -> int: ...
 
 
@@ -58,7 +61,7 @@ class Algo(ABC):
         self.start()
 
     def on_book(self) -> None:
-        """The instrument's book changed."""
+        """The market reached the price given to ``wait_for_liquidity``."""
 
     def on_child_done(self, child: ChildOrder) -> None:
         """A child reached a final state (filled, canceled or rejected)."""

@@ -9,7 +9,7 @@ canceled. Any other parent waits for new liquidity on book updates until it expi
 """
 from __future__ import annotations
 
-from router.domain.enums import LimitType, SRTimeInForce, TimeInForce
+from router.domain.enums import LimitType, OrdType, SRTimeInForce, TimeInForce
 from router.domain.orders import ChildOrder
 
 from .base import Algo
@@ -36,6 +36,11 @@ class SweepAlgo(Algo):
             nbbo = self.ctx.book().nbbo()
             parent.arrival_bid, parent.arrival_ask = nbbo.bid, nbbo.ask
         self._wave()
+
+    @property
+    def _limit_moves_with_market(self) -> bool:
+        limit_type = self.ctx.parent.algo.limit_type
+        return limit_type is LimitType.MARKET or (limit_type is None and self.ctx.parent.ord_type is OrdType.MARKET)
 
     def on_book(self) -> None:
         if not self._is_ioc and not self.ctx.open_children():
@@ -68,6 +73,8 @@ class SweepAlgo(Algo):
         if limit is None:
             if self._is_ioc:
                 ctx.finish("IOC: no market to price the order against; balance canceled")
+            else:
+                ctx.wait_for_liquidity(None)
             return
         qty = min(balance, parent.algo.active_size) if parent.algo.active_size else balance
         if self._is_ioc:
@@ -77,3 +84,5 @@ class SweepAlgo(Algo):
             self._offered += qty if children else parent.qty
             if not children:
                 ctx.finish("IOC: no liquidity at the limit; balance canceled")
+        elif not children:
+            ctx.wait_for_liquidity(None if self._limit_moves_with_market else limit)

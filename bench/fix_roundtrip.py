@@ -79,12 +79,16 @@ def write_config(work: Path) -> Path:
     return work / "router.toml"
 
 
+_RUNS = iter(range(1, 1 << 30))
+
+
 def pre_encode(count: int, first_seq: int, tif: str) -> tuple[list[bytes], list[bytes]]:
+    run = next(_RUNS)         # ClOrdIDs must be unique across runs on one session
     now = datetime.now(timezone.utc)
     stamp = (now + timedelta(seconds=2)).strftime("%Y%m%d-%H:%M:%S.000")
     orders, ids = [], []
     for i in range(count):
-        cl_ord_id = f"B{i}"
+        cl_ord_id = f"B{run}-{i}"
         orders.append(encode([
             (35, "D"), (49, "BENCH"), (56, "ROUTER"), (34, str(first_seq + i)), (52, stamp),
             (11, cl_ord_id), (55, SYMBOL), (54, "1"), (60, stamp), (38, "1"), (40, "2"), (44, "0.05"),
@@ -143,7 +147,7 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     raise RuntimeError("server did not listen in time")
 
 
-def measure(kind: str, orders: int, window: int, tif: str) -> tuple[float, list[float]]:
+def measure(kind: str, orders: int, window: int, tif: str, router_flags: tuple[str, ...] = ()) -> tuple[float, list[float]]:
     with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
         work = Path(tmp)
         port = free_port()
@@ -151,7 +155,7 @@ def measure(kind: str, orders: int, window: int, tif: str) -> tuple[float, list[
         write_sessions(sessions, port)
         if kind == "router":
             argv = [sys.executable, "-m", "router", "--config", str(write_config(work)), "serve",
-                    "--sessions", str(sessions), "--state-dir", str(work)]
+                    "--sessions", str(sessions), "--state-dir", str(work), *router_flags]
         else:
             argv = [sys.executable, str(REPO / "bench" / "bare_acceptor.py"), "--sessions", str(sessions)]
         proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -179,12 +183,14 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=32, help="orders in flight")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each; medians are reported")
     parser.add_argument("--ioc", action="store_true", help="IOC orders: the router also cancels each one")
+    parser.add_argument("--quiet-market", action="store_true", help="ablation: no background market in the router")
     args = parser.parse_args()
 
     results: dict[str, list[tuple[float, list[float]]]] = {"router": [], "bare": []}
     for round_ in range(args.repeat):
         for kind in ("bare", "router"):
-            rate, latencies = measure(kind, args.orders, args.window, "3" if args.ioc else "0")
+            flags = ("--quiet-market",) if args.quiet_market else ()
+            rate, latencies = measure(kind, args.orders, args.window, "3" if args.ioc else "0", flags)
             results[kind].append((rate, latencies))
             print(f"round {round_ + 1} {kind:>6}: {rate:8.0f} orders/s  p50 {pct(latencies, .5):7.0f} us  "
                   f"p99 {pct(latencies, .99):7.0f} us", flush=True)

@@ -30,6 +30,7 @@ from router.domain.events import (BookUpdate, BusinessRejectReport, CancelChild,
 from router.domain.instruments import Instrument
 from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
 from router.market.books import InstrumentBook, MarketBooks
+from router.market.waiters import LiquidityWaiters
 from router.market.securities import SecurityMaster
 from router.risk import default_child_checks, default_parent_checks
 from venues.base import VenueAdapter
@@ -109,6 +110,7 @@ class Engine:
         self._by_cl_ord_id: dict[tuple[str, str], str] = {}      # (session, ClOrdID) -> order id, whole chains
         self._working_by_symbol: dict[str, set[str]] = {}
         self._working_by_account: dict[str, set[str]] = {}
+        self._waiters = LiquidityWaiters()
         self._algos: dict[str, Algo] = {}
         self._expiry_timers: dict[str, object] = {}
         self._next_order_number = 1
@@ -602,6 +604,7 @@ class Engine:
 
     def _retire(self, parent: ParentOrder) -> None:
         self._algos.pop(parent.order_id, None)
+        self._waiters.forget(parent.order_id)
         timer = self._expiry_timers.pop(parent.order_id, None)
         if timer is not None:
             timer.cancel()
@@ -725,8 +728,8 @@ class Engine:
             algo.on_child_done(child)
 
     def _on_book(self, update: BookUpdate) -> None:
-        self.books.apply(update)
-        for order_id in sorted(self._working_by_symbol.get(update.symbol, ())):
+        book = self.books.apply(update)
+        for order_id in self._waiters.reached(update.symbol, book.nbbo()):
             algo = self._algos.get(order_id)
             parent = self.parents[order_id]
             if algo is not None and parent.pending is None and parent.is_working:
@@ -837,6 +840,9 @@ class _ParentContext:
 
     def finish(self, text: str) -> None:
         self._engine._finish(self._parent, text)
+
+    def wait_for_liquidity(self, limit: float | None) -> None:
+        self._engine._waiters.wait(self._parent.symbol, self._parent.order_id, self._parent.side.is_buy, limit)
 
     def market_through_ticks(self) -> int:
         return self._engine.config.market_through_ticks

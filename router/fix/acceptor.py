@@ -8,6 +8,8 @@ are QuickFIX's own protocol answers and are re-raised.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -143,17 +145,19 @@ class RouterApplication(fix.Application):
 
     def fromApp(self, message, sessionID):
         try:
-            msg_type = message.getHeader().getField(35)
+            raw = message.toString()
+            pairs = split_fields(raw)
+            header = dict(pairs[:8])          # BeginString, BodyLength, MsgType, ... lead the message
+            msg_type = header.get(35) or message.getHeader().getField(35)
         except Exception:
-            log.exception("fromApp: no MsgType")
+            log.exception("fromApp: unreadable message")
             return
         if msg_type not in SUPPORTED_MSG_TYPES:
             raise fix.UnsupportedMessageType()
         key = sessionID.toString()
         try:
-            raw = message.toString()
-            seq_num = message.getHeader().getField(34)
-            self._post(decode(msg_type, split_fields(raw), key, self.account_of(key), int(seq_num), raw))
+            seq_num = header.get(34) or message.getHeader().getField(34)
+            self._post(decode(msg_type, pairs, key, self.account_of(key), int(seq_num), raw))
         except Exception as exc:
             log.exception("fromApp failed on %s", message.toString().replace("\x01", "|"))
             self._reply_business_reject(sessionID, msg_type, f"could not process message: {exc}")
@@ -174,6 +178,35 @@ class RouterApplication(fix.Application):
             return
         msg_type, body = encode(report)
         fix.Session.sendToTarget(build_message(msg_type, body), session_id)
+
+
+class ReportSender:
+    """Delivers the engine's reports on a thread of its own, in the order the engine released
+    them. The engine hands reports over only after their batch is durable, so store-then-send
+    holds; meanwhile encoding and QuickFIX's send (store write, log write, socket) overlap the
+    engine's next batch instead of delaying it."""
+
+    _STOP = object()
+
+    def __init__(self, deliver: Callable[[ClientReport], None]) -> None:
+        self._deliver = deliver
+        self._queue: "queue.SimpleQueue[object]" = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="fix-sender", daemon=True)
+        self._thread.start()
+
+    def __call__(self, report: ClientReport) -> None:
+        self._queue.put(report)
+
+    def _run(self) -> None:
+        while (report := self._queue.get()) is not self._STOP:
+            try:
+                self._deliver(report)
+            except Exception:
+                log.exception("could not deliver %r", report)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._queue.put(self._STOP)
+        self._thread.join(timeout)
 
 
 class Acceptor:

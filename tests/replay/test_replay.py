@@ -27,7 +27,7 @@ def test_replay_matches_golden(log, wall_clock):
 
 def test_golden_covers_the_lifecycle_and_the_rejects():
     text = (HERE / "golden" / "session1.out").read_text()
-    for needle in ("150=A|39=A", "150=F|39=1", "150=F|39=2", "150=5|", "150=4|39=4", "150=I|", "35=3|",
+    for needle in ("150=0|39=0", "150=F|39=1", "150=F|39=2", "150=5|", "150=4|39=4", "150=I|", "35=3|",
                    "373=5", "103=1", "103=6", "35=9|", "102=1", "35=r|", "0.005-9"):
         assert needle in text, needle
 

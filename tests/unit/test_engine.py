@@ -312,3 +312,13 @@ def test_same_events_give_the_same_reports():
         h.settle(5)
         return h.out
     assert run() == run()
+
+
+def test_book_updates_wake_only_reachable_resting_orders(h):
+    for i in range(200):
+        h.new(f"R{i}", Side.BUY, 1, round(4.00 + 0.05 * (i % 10), 2))
+    assert not h.engine.children
+    h.quote("XCBO", CALL, asks=[(4.40, 500)])
+    touched = {c.parent_id for c in h.engine.children.values()}
+    reachable = {p.order_id for p in h.engine.parents.values() if p.price >= 4.40 - 1e-9}
+    assert touched == reachable and len(touched) == 40          # limits 4.40 and 4.45
