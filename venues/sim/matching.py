@@ -13,7 +13,7 @@ caller's job, so the book keeps no history of finished orders.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections import deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from router.domain.enums import Side
@@ -53,8 +53,7 @@ class OrderView:
     leaves: int
 
 
-# eq=False gives identity equality, so deque.remove() finds this very order, quickly.
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True)
 class _Order:
     order_id: str
     owner: str
@@ -66,10 +65,12 @@ class _Order:
         return OrderView(self.order_id, self.owner, self.side, self.price_ticks, self.leaves)
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True)
 class _Level:
+    """Orders in time priority, keyed by id. An OrderedDict, not a deque, because a cancel
+    deep in a long queue must be O(1)."""
     qty: int = 0
-    orders: deque[_Order] = field(default_factory=deque)
+    orders: OrderedDict[str, _Order] = field(default_factory=OrderedDict)
 
 
 class _BookSide:
@@ -88,12 +89,12 @@ class _BookSide:
         if level is None:
             level = self.levels[order.price_ticks] = _Level()
             insort(self.keys, order.price_ticks * self.sign)
-        level.orders.append(order)
+        level.orders[order.order_id] = order
         level.qty += order.leaves
 
     def remove(self, order: _Order) -> None:
         level = self.levels[order.price_ticks]
-        level.orders.remove(order)
+        del level.orders[order.order_id]
         level.qty -= order.leaves
         if not level.orders:
             del self.levels[order.price_ticks]
@@ -161,7 +162,7 @@ class OrderBook:
             return SubmitResult([], 0, order.leaves)
         _check_order(new_qty, new_price_ticks)
         cut = order.leaves - new_qty
-        if new_price_ticks == order.price_ticks and cut > 0:
+        if new_price_ticks == order.price_ticks and cut >= 0:
             self._shrink(order, cut)
             return SubmitResult([], new_qty, cut)
         self._remove(order)
@@ -188,7 +189,7 @@ class OrderBook:
         """Every resting order of ``side`` in priority order (best level first, then FIFO)."""
         book = self._side(side.is_buy)
         return [order.view() for price in book.prices(len(book.keys))
-                for order in book.levels[price].orders]
+                for order in book.levels[price].orders.values()]
 
     def order(self, order_id: str) -> OrderView | None:
         order = self._orders.get(order_id)
@@ -200,7 +201,7 @@ class OrderBook:
         if order is None:
             raise BookError(f"unknown order id {order_id!r}")
         ahead = 0
-        for other in self._side(order.side.is_buy).levels[order.price_ticks].orders:
+        for other in self._side(order.side.is_buy).levels[order.price_ticks].orders.values():
             if other is order:
                 return ahead
             ahead += other.leaves
@@ -232,7 +233,7 @@ class OrderBook:
             level = levels[level_price]
             queue = level.orders
             while qty and queue:
-                maker = queue[0]
+                maker = next(iter(queue.values()))
                 fill = qty if qty < maker.leaves else maker.leaves
                 maker.leaves -= fill
                 level.qty -= fill
@@ -240,7 +241,7 @@ class OrderBook:
                 trades.append(Trade(maker.order_id, maker.owner, taker_id, taker_owner,
                                     level_price, fill, maker.leaves, qty))
                 if not maker.leaves:
-                    queue.popleft()
+                    del queue[maker.order_id]
                     del self._orders[maker.order_id]
             if not queue:
                 del levels[level_price]
