@@ -111,6 +111,7 @@ class Engine:
         self._working_by_symbol: dict[str, set[str]] = {}
         self._working_by_account: dict[str, set[str]] = {}
         self._waiters = LiquidityWaiters()
+        self._day_close_cache: dict[int, tuple[int, int]] = {}
         self._algos: dict[str, Algo] = {}
         self._expiry_timers: dict[str, object] = {}
         self._next_order_number = 1
@@ -332,7 +333,7 @@ class Engine:
                           OrdRejReason.OTHER, SRRejectCode.NO_ROUTES)
         if cmd.price is not None and not instrument.tick_rule.is_on_tick(cmd.price):
             return reject(f"Price {cmd.price:g} is not a multiple of the {instrument.tick_rule.tick_at(cmd.price):g} tick",
-                          OrdRejReason(18) if 18 in OrdRejReason._value2member_map_ else OrdRejReason.OTHER,
+                          OrdRejReason.INVALID_PRICE_INCREMENT,
                           SRRejectCode.BAD_LIMIT)
         if cmd.time_in_force in (TimeInForce.OPG, TimeInForce.CLOSE, TimeInForce.FOK):
             return reject(f"TimeInForce {cmd.time_in_force.name} is not supported", OrdRejReason.OTHER,
@@ -392,12 +393,17 @@ class Engine:
         return self._day_close_ns(now)
 
     def _day_close_ns(self, now_ns: int, days_ahead: int = 0) -> int:
+        cached = self._day_close_cache.get(days_ahead)
+        if cached is not None and cached[0] <= now_ns < cached[1]:
+            return cached[1]
         now = ns_to_datetime(now_ns)
         close = datetime.combine(now.date(), self.config.session_close_utc, tzinfo=timezone.utc)
         close += timedelta(days=days_ahead)
         if close <= now:
             close += timedelta(days=1)
-        return datetime_to_ns(close)
+        close_ns = datetime_to_ns(close)
+        self._day_close_cache[days_ahead] = (now_ns, close_ns)
+        return close_ns
 
     def _arm_expiry(self, parent: ParentOrder) -> None:
         if parent.expire_ns is not None:
@@ -618,8 +624,12 @@ class Engine:
 
     def _take(self, parent: ParentOrder, instrument: Instrument, qty: int, limit: float,
               venues: tuple[str, ...], max_children: int | None) -> list[ChildOrder]:
+        book = self.books.book(parent.symbol)
+        far = book.nbbo().ask if parent.side.is_buy else book.nbbo().bid
+        if far is None or (far > limit + 1e-9 if parent.side.is_buy else far < limit - 1e-9):
+            return []            # nothing anywhere at the limit: skip the SOR
         request = SweepRequest(parent.side, qty, limit, instrument.multiplier, venues, max_children)
-        plan = self.sor.plan_sweep(request, self.books.book(parent.symbol))
+        plan = self.sor.plan_sweep(request, book)
         open_qty = sum(c.leaves_qty for c in self._open_children(parent.order_id))
         made: list[ChildOrder] = []
         for allocation in plan.allocations:

@@ -109,6 +109,7 @@ class OrdRejReason(IntEnum):
     STALE_ORDER = 8
     INCORRECT_QUANTITY = 13
     UNKNOWN_ACCOUNT = 15
+    INVALID_PRICE_INCREMENT = 18
     OTHER = 99
 
 

@@ -67,6 +67,12 @@ class Store:
         self._insert_new_fills = _batched(dialect_insert(schema.fills).on_conflict_do_nothing(
             index_elements=["exec_id"]), schema.fills, batch_upserts)
         self._writer: Connection | None = None   # kept open: commit_batch is on the hot path
+        # On SQLite the batch statements go to the driver precompiled: SQLAlchemy's per-row parameter
+        # processing cost more than SQLite's own insert (bench/store_commit.py).
+        self._driver_sql = {statement: _positional_sql(statement, self.engine.dialect)
+                            for statement in (self._insert_journal, self._upsert_parents, self._upsert_children,
+                                              self._upsert_meta, self._insert_new_fills)} \
+            if backend == "sqlite" else {}
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -98,8 +104,14 @@ class Store:
             self._writer = self.engine.connect()
         with self._writer.begin():
             for statement, rows in writes:
-                if rows:
+                if not rows:
+                    continue
+                driver = self._driver_sql.get(statement)
+                if driver is None:
                     self._writer.execute(statement, rows)
+                else:
+                    sql, names = driver
+                    self._writer.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
 
     def load_working(self) -> RestoredState:
         """Parents not done, with all their children and fills, read in one transaction."""
@@ -178,6 +190,13 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _positional_sql(statement: Executable, dialect) -> tuple[str, tuple[str, ...]]:
+    compiled = statement.compile(dialect=dialect, column_keys=None)
+    if not compiled.positional:
+        raise ValueError("expected a positional paramstyle")
+    return str(compiled), tuple(compiled.positiontup)
 
 
 def _upsert(dialect_insert: Callable[[Table], Any], table: Table, batch: bool) -> Executable:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -209,53 +212,65 @@ def test_self_trade_is_allowed():
     assert fills(book.submit("b1", "same", BUY, 1, 100)) == [("a1", 100, 1)]
 
 
-# --- property test: the book against a naive reference and its invariants ---------------
+# --- property test: the book against a naive reference, plus invariants -----------------
+
+@dataclass
+class RefOrder:
+    seq: int
+    owner: str
+    is_buy: bool
+    price: int
+    leaves: int
+
+    def priority(self) -> tuple:
+        """Bids before asks, best price first, then time."""
+        return (not self.is_buy, -self.price if self.is_buy else self.price, self.seq)
+
 
 class ReferenceBook:
-    """Obvious, slow price-time matching: a flat list sorted on every match."""
+    """Obvious, slow price-time matching: every match sorts all the crossing orders."""
 
     def __init__(self) -> None:
-        self.orders: dict[str, list] = {}  # id -> [seq, owner, is_buy, price, leaves]
-        self.seq = 0
+        self.orders: dict[str, RefOrder] = {}
+        self.seq = itertools.count()
 
-    def _next_seq(self) -> int:
-        self.seq += 1
-        return self.seq
-
-    def match(self, taker_id, owner, is_buy, qty, price):
-        trades = []
-        makers = sorted(
-            (o for o in self.orders.items() if o[1][2] != is_buy
-             and (o[1][3] <= price if is_buy else o[1][3] >= price)),
-            key=lambda o: (o[1][3] if is_buy else -o[1][3], o[1][0]))
-        for maker_id, maker in makers:
-            if not qty:
-                break
-            fill = min(qty, maker[4])
-            maker[4] -= fill
-            qty -= fill
-            trades.append(Trade(maker_id, maker[1], taker_id, owner, maker[3], fill, maker[4], qty))
-            if not maker[4]:
-                del self.orders[maker_id]
-        return trades, qty
-
-    def submit(self, order_id, owner, is_buy, qty, price, ioc):
-        trades, leaves = self.match(order_id, owner, is_buy, qty, price)
+    def submit(self, order_id, owner, is_buy, qty, price, ioc) -> list[Trade]:
+        trades, leaves = self._match(order_id, owner, is_buy, qty, price)
         if leaves and not ioc:
-            self.orders[order_id] = [self._next_seq(), owner, is_buy, price, leaves]
+            self.orders[order_id] = RefOrder(next(self.seq), owner, is_buy, price, leaves)
         return trades
 
-    def replace(self, order_id, qty, price):
-        seq, owner, is_buy, old_price, leaves = self.orders.pop(order_id)
+    def replace(self, order_id, qty, price) -> list[Trade]:
+        order = self.orders.pop(order_id)
         if qty <= 0:
             return []
-        if price == old_price and qty <= leaves:
-            self.orders[order_id] = [seq, owner, is_buy, price, qty]
+        if price == order.price and qty <= order.leaves:
+            order.leaves = qty
+            self.orders[order_id] = order
             return []
-        trades, leaves = self.match(order_id, owner, is_buy, qty, price)
-        if leaves:
-            self.orders[order_id] = [self._next_seq(), owner, is_buy, price, leaves]
-        return trades
+        return self.submit(order_id, order.owner, order.is_buy, qty, price, ioc=False)
+
+    def reduce(self, order_id, by_qty) -> None:
+        order = self.orders[order_id]
+        order.leaves -= by_qty
+        if not order.leaves:
+            del self.orders[order_id]
+
+    def _match(self, taker_id, owner, is_buy, qty, price) -> tuple[list[Trade], int]:
+        crossing = [(order_id, o) for order_id, o in self.orders.items() if o.is_buy != is_buy
+                    and (o.price <= price if is_buy else o.price >= price)]
+        trades = []
+        for order_id, maker in sorted(crossing, key=lambda item: item[1].priority()):
+            if not qty:
+                break
+            fill = min(qty, maker.leaves)
+            maker.leaves -= fill
+            qty -= fill
+            trades.append(Trade(order_id, maker.owner, taker_id, owner, maker.price, fill,
+                                maker.leaves, qty))
+            if not maker.leaves:
+                del self.orders[order_id]
+        return trades, qty
 
 
 # Bids and asks overlap a little, so books build up yet still cross. Replaces move a live
@@ -278,44 +293,35 @@ def test_random_operations_keep_invariants_and_match_reference(ops):
     ids: list[str] = []
     submitted = traded = canceled = 0
     for op in ops:
-        kind = op[0]
+        kind, result = op[0], None
         if kind == "submit":
             _, is_buy, qty, offset, ioc = op
+            order_id, owner = f"o{len(ids)}", f"u{len(ids) % 3}"
             price = 96 + offset if is_buy else 104 - offset
-            order_id = f"o{len(ids)}"
             ids.append(order_id)
-            result = book.submit(order_id, f"u{len(ids) % 3}", BUY if is_buy else SELL,
-                                 qty, price, ioc)
+            result = book.submit(order_id, owner, BUY if is_buy else SELL, qty, price, ioc)
+            assert result.trades == reference.submit(order_id, owner, is_buy, qty, price, ioc)
             submitted += qty
-            assert result.trades == reference.submit(order_id, f"u{len(ids) % 3}", is_buy,
-                                                     qty, price, ioc)
-        elif not ids:
-            continue
-        elif kind == "cancel":  # may name a finished order
+        elif kind == "cancel" and ids:  # may name a finished order
             order_id = ids[op[1] % len(ids)]
             removed = book.cancel(order_id)
-            assert (removed is None) == (order_id not in reference.orders)
-            reference.orders.pop(order_id, None)
+            assert (removed is None) == (reference.orders.pop(order_id, None) is None)
             canceled += removed or 0
-        elif not reference.orders:
-            continue
-        elif kind == "replace":
+        elif kind == "replace" and reference.orders:
             _, index, qty_change, price_change = op
             order_id = list(reference.orders)[index % len(reference.orders)]
             before = book.order(order_id)
             qty, price = before.leaves + qty_change, before.price_ticks + price_change
             result = book.replace(order_id, qty, price)
-            submitted += max(qty - before.leaves, 0)
             assert result.trades == reference.replace(order_id, qty, price)
-        else:
+            submitted += max(qty - before.leaves, 0)
+        elif kind == "reduce" and reference.orders:
             _, index, by_qty = op
             order_id = list(reference.orders)[index % len(reference.orders)]
             removed = book.reduce(order_id, by_qty)
-            reference.orders[order_id][4] -= removed
-            if not reference.orders[order_id][4]:
-                del reference.orders[order_id]
+            reference.reduce(order_id, removed)
             canceled += removed
-        if kind in ("submit", "replace"):
+        if result is not None:
             traded += sum(t.qty for t in result.trades)
             canceled += result.canceled_qty
         check_invariants(book, reference)
@@ -328,18 +334,16 @@ def check_invariants(book: OrderBook, reference: ReferenceBook) -> None:
     assert bid is None or ask is None or bid[0] < ask[0], "book is crossed"
     views = book.resting(BUY) + book.resting(SELL)
     assert len({v.order_id for v in views}) == len(views) == len(book)
-    priority = sorted(reference.orders.items(), key=lambda o: (not o[1][2], -o[1][3] if o[1][2]
-                                                               else o[1][3], o[1][0]))
-    assert [(v.order_id, v.leaves) for v in views] == [(k, o[4]) for k, o in priority]
+    expected = sorted(reference.orders.items(), key=lambda item: item[1].priority())
+    assert [(v.order_id, v.leaves) for v in views] == [(i, o.leaves) for i, o in expected]
     for side in (BUY, SELL):
         levels = book.depth(side, 100)
-        level_prices = [price for price, _ in levels]
-        assert level_prices == sorted(level_prices, reverse=side.is_buy)
+        assert [p for p, _ in levels] == sorted((p for p, _ in levels), reverse=side.is_buy)
         for price, qty in levels:
             at_level = [v for v in book.resting(side) if v.price_ticks == price]
             assert qty == sum(v.leaves for v in at_level) > 0
             ahead = 0
             for view in at_level:
-                assert view.leaves > 0 and book.order(view.order_id) == view
+                assert book.order(view.order_id) == view
                 assert book.queue_ahead(view.order_id) == ahead
                 ahead += view.leaves
