@@ -147,7 +147,8 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     raise RuntimeError("server did not listen in time")
 
 
-def measure(kind: str, orders: int, window: int, tif: str, router_flags: tuple[str, ...] = ()) -> tuple[float, list[float]]:
+def measure(kind: str, orders: int, window: int, tif: str,
+            router_flags: tuple[str, ...] = ()) -> tuple[float, list[float], float]:
     with tempfile.TemporaryDirectory(prefix=f"bench-{kind}-") as tmp:
         work = Path(tmp)
         port = free_port()
@@ -163,13 +164,24 @@ def measure(kind: str, orders: int, window: int, tif: str, router_flags: tuple[s
         try:
             wait_port(port, proc)
             run_load(port, min(500, orders), window, tif)        # warm-up
-            return run_load(port, orders, window, tif)
+            cpu_before = process_cpu_seconds(proc.pid)
+            rate, latencies = run_load(port, orders, window, tif)
+            cpu_us_per_order = (process_cpu_seconds(proc.pid) - cpu_before) / orders * 1e6
+            return rate, latencies, cpu_us_per_order
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all threads): robust to other load on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    if os.environ.get("BENCH_CPU_SPLIT"):
+        print(f"  utime {int(fields[11])} stime {int(fields[12])}", flush=True)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -186,24 +198,24 @@ def main() -> None:
     parser.add_argument("--quiet-market", action="store_true", help="ablation: no background market in the router")
     args = parser.parse_args()
 
-    results: dict[str, list[tuple[float, list[float]]]] = {"router": [], "bare": []}
+    results: dict[str, list[tuple[float, list[float], float]]] = {"router": [], "bare": []}
     for round_ in range(args.repeat):
         for kind in ("bare", "router"):
             flags = ("--quiet-market",) if args.quiet_market else ()
-            rate, latencies = measure(kind, args.orders, args.window, "3" if args.ioc else "0", flags)
-            results[kind].append((rate, latencies))
+            rate, latencies, cpu = measure(kind, args.orders, args.window, "3" if args.ioc else "0", flags)
+            results[kind].append((rate, latencies, cpu))
             print(f"round {round_ + 1} {kind:>6}: {rate:8.0f} orders/s  p50 {pct(latencies, .5):7.0f} us  "
-                  f"p99 {pct(latencies, .99):7.0f} us", flush=True)
+                  f"p99 {pct(latencies, .99):7.0f} us  server cpu {cpu:6.0f} us/order", flush=True)
 
-    def summary(kind: str) -> tuple[float, float, float]:
-        rates = [r for r, _ in results[kind]]
-        return (statistics.median(rates), statistics.median(pct(l, .5) for _, l in results[kind]),
-                statistics.median(pct(l, .99) for _, l in results[kind]))
+    def summary(kind: str) -> tuple[float, float, float, float]:
+        runs = results[kind]
+        return (statistics.median(r for r, _, _ in runs), statistics.median(pct(l, .5) for _, l, _ in runs),
+                statistics.median(pct(l, .99) for _, l, _ in runs), statistics.median(c for _, _, c in runs))
 
     router, bare = summary("router"), summary("bare")
     print(f"router_orders_per_s={router[0]:.0f} bare_orders_per_s={bare[0]:.0f} ratio={router[0] / bare[0]:.2f} "
           f"router_p50_us={router[1]:.0f} router_p99_us={router[2]:.0f} bare_p50_us={bare[1]:.0f} "
-          f"bare_p99_us={bare[2]:.0f}")
+          f"bare_p99_us={bare[2]:.0f} router_cpu_us_per_order={router[3]:.0f} bare_cpu_us_per_order={bare[3]:.0f}")
 
 
 if __name__ == "__main__":

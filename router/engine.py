@@ -126,15 +126,18 @@ class Engine:
         self._venue_out: list[tuple[int, SubmitChild | CancelChild]] = []
 
         self.inbox: "queue.SimpleQueue[object]" = queue.SimpleQueue()
+        self._in_batch = False
         self._thread: threading.Thread | None = None
         self._wakeup = threading.Event()
 
     # ------------------------------------------------------------------ driving
 
     def dispatch(self, event: object) -> None:
-        """Handle one event and release its effects (the synchronous path used by tests and timers)."""
+        """Handle one event and release its effects. Inside the engine loop (timers firing there)
+        the event joins the loop's batch instead, and is released with it."""
         self._handle_safely(event)
-        self._flush()
+        if not self._in_batch:
+            self._flush()
 
     def dispatch_batch(self, events: list[object]) -> None:
         for event in events:
@@ -155,28 +158,34 @@ class Engine:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        """One iteration: due timers (venue reports, market data, expiries) and up to batch_max
+        inbox events are handled, then persisted in one commit and released together."""
         batch_max = self.config.batch_max
         while True:
-            self.clock.run_due()
             nxt = self.clock.next_timer_ns()
             timeout = None if nxt is None else max((nxt - self.clock.now_ns()) / NANOS_PER_SECOND, 0.0)
             try:
-                first = self.inbox.get(timeout=timeout)
+                event = self.inbox.get(timeout=timeout)
             except queue.Empty:
-                continue
-            if first is _STOP:
-                return
-            batch = [first]
-            while len(batch) < batch_max:
-                try:
-                    nxt_event = self.inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt_event is _STOP:
-                    self.dispatch_batch(batch)
-                    return
-                batch.append(nxt_event)
-            self.dispatch_batch(batch)
+                event = None
+            self._in_batch = True
+            try:
+                self.clock.run_due()
+                handled = 0
+                while event is not None:
+                    if event is _STOP:
+                        return
+                    self._handle_safely(event)
+                    handled += 1
+                    if handled >= batch_max:
+                        break
+                    try:
+                        event = self.inbox.get_nowait()
+                    except queue.Empty:
+                        event = None
+            finally:
+                self._in_batch = False
+                self._flush()
 
     def _handle_safely(self, event: object) -> None:
         try:

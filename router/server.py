@@ -8,8 +8,7 @@ from pathlib import Path
 from router.app import Settings, build_system
 from router.clock import LiveClock
 from router.engine import RestoredState
-from router.fix.acceptor import (Acceptor, ReportSender, RouterApplication, load_settings as load_fix_settings,
-                                 session_accounts)
+from router.fix.acceptor import Acceptor, RouterApplication, load_settings as load_fix_settings, session_accounts
 from router.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,10 +37,9 @@ class RouterServer:
         self.app = RouterApplication(lambda request: self.engine.post(request), session_accounts(fix_settings),
                                      settings.accounts)
         self.clock = LiveClock()
-        self.sender = ReportSender(self.app.send)
         self.system = build_system(clock=self.clock, market=settings.router.market, venue_configs=settings.venues,
                                    accounts=settings.accounts, engine_config=settings.router.engine,
-                                   send=self.sender, persistence=self.store, background=background)
+                                   send=self.app.send, persistence=self.store, background=background)
         self.engine = self.system.engine
         self.acceptor = Acceptor(fix_settings, self.app)
         self.ports = _accept_ports(fix_settings)
@@ -68,7 +66,6 @@ class RouterServer:
         # The engine first: once it is stopped nothing sends through a session being torn down.
         self.engine.stop()
         self.system.background.stop()
-        self.sender.stop()
         self.acceptor.stop()
         self.store.close()
 

@@ -8,8 +8,6 @@ are QuickFIX's own protocol answers and are re-raised.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from pathlib import Path
 from typing import Callable
 
@@ -178,35 +176,6 @@ class RouterApplication(fix.Application):
             return
         msg_type, body = encode(report)
         fix.Session.sendToTarget(build_message(msg_type, body), session_id)
-
-
-class ReportSender:
-    """Delivers the engine's reports on a thread of its own, in the order the engine released
-    them. The engine hands reports over only after their batch is durable, so store-then-send
-    holds; meanwhile encoding and QuickFIX's send (store write, log write, socket) overlap the
-    engine's next batch instead of delaying it."""
-
-    _STOP = object()
-
-    def __init__(self, deliver: Callable[[ClientReport], None]) -> None:
-        self._deliver = deliver
-        self._queue: "queue.SimpleQueue[object]" = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="fix-sender", daemon=True)
-        self._thread.start()
-
-    def __call__(self, report: ClientReport) -> None:
-        self._queue.put(report)
-
-    def _run(self) -> None:
-        while (report := self._queue.get()) is not self._STOP:
-            try:
-                self._deliver(report)
-            except Exception:
-                log.exception("could not deliver %r", report)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._queue.put(self._STOP)
-        self._thread.join(timeout)
 
 
 class Acceptor:
