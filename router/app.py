@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from router.clock import Clock
+from router.clock import Clock, ns_to_datetime
 from router.config import (Accounts, EngineConfig, MarketConfig, RouterConfig, VenueConfig, load_accounts,
                            load_router_config, load_venues, resolve)
 from router.domain.events import ClientReport
@@ -61,7 +61,7 @@ class System:
 def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[VenueConfig], accounts: Accounts,
                  engine_config: EngineConfig, send: Callable[[ClientReport], None],
                  persistence: Persistence | None = None, background: bool = True) -> System:
-    securities = SecurityMaster.from_chains(market.underliers)
+    securities = SecurityMaster.from_chains(market.underliers, ns_to_datetime(clock.now_ns()).date())
     fees = FeeSchedule.from_configs(venue_configs)
     latency = {v.name: int(v.latency_ms * 1_000_000) for v in venue_configs}
     books = MarketBooks()

@@ -9,7 +9,9 @@ import tomllib
 from datetime import date, time
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -17,13 +19,40 @@ class _Strict(BaseModel):
 
 
 class UnderlierConfig(_Strict):
+    """One underlier and its option chain. Expiries and strikes are listed, or generated:
+    ``monthly_expiries`` third Fridays from the market's start date, and ``strikes_each_side``
+    strikes every ``strike_step`` around spot."""
     symbol: str
+    kind: Literal["equity", "future", "perpetual"] = "equity"
     spot: float = Field(gt=0)
-    vol: float = Field(gt=0, description="annualised volatility of the simulated path and the quoted surface")
-    expiries: list[date]
-    strikes: list[float]
-    tick: str = Field("penny_pilot", pattern="^(penny_pilot|all_penny)$")
-    multiplier: int = 100
+    vol: float = Field(gt=0, description="annualised at-the-money volatility of the path and the quoted surface")
+    expiries: list[date] = []
+    monthly_expiries: int = Field(0, ge=0)
+    strikes: list[float] = []
+    strike_step: float | None = Field(None, gt=0)
+    strikes_each_side: int = Field(0, ge=0)
+    tick: Literal["penny_pilot", "all_penny"] = "penny_pilot"
+    multiplier: int = Field(100, ge=1)
+    settlement: Literal["physical", "cash"] = "physical"
+    exercise: Literal["american", "european"] = "american"
+    future_expiry: date | None = Field(None, description="kind=future: the future's own expiry")
+    underlier_tick: float = Field(0.01, gt=0)
+    # the simulated path (Merton jump-diffusion with a U-shaped intraday volatility)
+    jumps_per_day: float = Field(0.5, ge=0)
+    jump_mean: float = Field(-0.002, description="mean log jump")
+    jump_std: float = Field(0.004, ge=0)
+    smile_skew: float = Field(-0.25, description="slope of vol in log-moneyness, per unit of k")
+    smile_curvature: float = Field(0.4, ge=0, description="convexity of vol in log-moneyness")
+
+    @model_validator(mode="after")
+    def _chain_defined(self) -> "UnderlierConfig":
+        if not self.expiries and not self.monthly_expiries:
+            raise ValueError(f"{self.symbol}: give expiries or monthly_expiries")
+        if not self.strikes and not (self.strike_step and self.strikes_each_side):
+            raise ValueError(f"{self.symbol}: give strikes or strike_step with strikes_each_side")
+        if self.kind == "future" and self.future_expiry is None:
+            raise ValueError(f"{self.symbol}: a future needs future_expiry")
+        return self
 
 
 class MarketConfig(_Strict):

@@ -23,6 +23,16 @@ class PutCall(str, Enum):
     CALL = "C"
 
 
+class Settlement(str, Enum):
+    PHYSICAL = "physical"
+    CASH = "cash"
+
+
+class Exercise(str, Enum):
+    AMERICAN = "american"
+    EUROPEAN = "european"
+
+
 @dataclass(frozen=True, slots=True)
 class TickRule:
     """Minimum price increment: ``small_tick`` below ``threshold``, ``large_tick`` at or above.
@@ -56,16 +66,27 @@ ALL_PENNY = TickRule(0.01, 0.01, 0.0)
 class Instrument:
     symbol: str                      # OSI code for options, the ticker otherwise
     kind: InstrumentKind
-    underlying: str
-    expiry: date | None = None
+    underlying: str                  # the underlier's symbol (itself for an underlier)
+    expiry: date | None = None       # options and futures; None for equities and perpetuals
     put_call: PutCall | None = None
     strike: float | None = None
     multiplier: int = 100
     tick_rule: TickRule = PENNY_PILOT
+    settlement: Settlement | None = None
+    exercise: Exercise | None = None
+    underlying_kind: InstrumentKind | None = None   # options: what they are written on (Black-76 on futures)
 
     @property
     def is_option(self) -> bool:
         return self.kind is InstrumentKind.OPTION
+
+    @property
+    def is_call(self) -> bool:
+        return self.put_call is PutCall.CALL
+
+    @property
+    def on_future(self) -> bool:
+        return self.underlying_kind in (InstrumentKind.FUTURE, InstrumentKind.PERPETUAL)
 
 
 class OsiError(ValueError):
