@@ -26,7 +26,7 @@ from router.domain.enums import (CxlRejReason, ExecType, MassCancelType, OrdRejR
                                  SRRejectCode, SRTimeInForce, TimeInForce)
 from router.domain.events import (BookUpdate, BusinessRejectReport, CancelChild, CancelRejectReport, ChildAccepted,
                                   ChildCanceled, ChildFilled, ChildRejected, ClientReport, ExecReport,
-                                  MassCancelReportOut, SubmitChild, VenueReport)
+                                  MassCancelReportOut, SubmitChild, TradePrint, VenueReport)
 from router.domain.instruments import Instrument
 from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
 from router.market.books import InstrumentBook, MarketBooks
@@ -204,6 +204,8 @@ class Engine:
             self._on_venue_report(event)
         elif isinstance(event, BookUpdate):
             self._on_book(event)
+        elif isinstance(event, TradePrint):
+            self.books.record_trade(event)
         elif callable(event):
             event()
         else:

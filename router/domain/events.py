@@ -60,6 +60,19 @@ class BookUpdate:
     asks: tuple[BookLevel, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TradePrint:
+    """A trade on a venue's tape: any participant's, not only ours."""
+    venue: str
+    symbol: str
+    price: float
+    qty: int
+    aggressor: Side          # the side that removed liquidity
+
+
+MarketEvent = BookUpdate | TradePrint
+
+
 # ---- outbound, to venues
 
 @dataclass(frozen=True, slots=True)

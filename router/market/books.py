@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.domain.enums import Side
-from router.domain.events import BookLevel, BookUpdate
+from collections import deque
+
+from router.domain.events import BookLevel, BookUpdate, TradePrint
 
 _EPS = 1e-9
 
@@ -30,16 +32,24 @@ class Nbbo:
 EMPTY_NBBO = Nbbo(None, 0, None, 0)
 
 
-class InstrumentBook:
-    """Every venue's displayed levels for one instrument."""
+TAPE_LENGTH = 256
 
-    __slots__ = ("symbol", "_bids", "_asks", "_nbbo")
+
+class InstrumentBook:
+    """Every venue's displayed levels for one instrument, and its recent trades."""
+
+    __slots__ = ("symbol", "_bids", "_asks", "_nbbo", "trades")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
         self._bids: dict[str, tuple[BookLevel, ...]] = {}
         self._asks: dict[str, tuple[BookLevel, ...]] = {}
         self._nbbo: Nbbo | None = EMPTY_NBBO
+        self.trades: deque[TradePrint] = deque(maxlen=TAPE_LENGTH)
+
+    @property
+    def last_trade(self) -> TradePrint | None:
+        return self.trades[-1] if self.trades else None
 
     def apply(self, update: BookUpdate) -> None:
         self._bids[update.venue] = update.bids
@@ -115,6 +125,11 @@ class MarketBooks:
         if book is None:
             book = self._books[update.symbol] = InstrumentBook(update.symbol)
         book.apply(update)
+        return book
+
+    def record_trade(self, trade: TradePrint) -> InstrumentBook:
+        book = self.book(trade.symbol)
+        book.trades.append(trade)
         return book
 
     def book(self, symbol: str) -> InstrumentBook:

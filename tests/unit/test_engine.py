@@ -322,3 +322,11 @@ def test_book_updates_wake_only_reachable_resting_orders(h):
     touched = {c.parent_id for c in h.engine.children.values()}
     reachable = {p.order_id for p in h.engine.parents.values() if p.price >= 4.40 - 1e-9}
     assert touched == reachable and len(touched) == 40          # limits 4.40 and 4.45
+
+
+def test_trades_reach_the_tape_with_the_aggressor(h):
+    h.quote("XCBO", CALL, asks=[(5.00, 10)])
+    h.new("T1", Side.BUY, 4, 5.00)
+    h.settle(0.1)
+    last = h.engine.books.book(CALL).last_trade
+    assert (last.venue, last.price, last.qty, last.aggressor) == ("XCBO", 5.00, 4, Side.BUY)

@@ -12,7 +12,7 @@ from typing import Callable
 from router.clock import Clock
 from router.domain.enums import Side
 from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled, ChildFilled,
-                                  ChildRejected, SubmitChild, VenueReport)
+                                  ChildRejected, SubmitChild, TradePrint, VenueReport)
 from venues.fees import FeeSchedule
 
 from .matching import BookError, OrderBook, SubmitResult
@@ -76,7 +76,7 @@ class SimVenue:
             self._reply(ChildRejected(order.child_id, self.name, str(exc)))
             return
         self._reply(ChildAccepted(order.child_id, self.name))
-        self._report_trades(result)
+        self._report_trades(result, order.symbol, order.side)
         if result.canceled_qty:
             self._reply(ChildCanceled(order.child_id, self.name, "IOC remainder"))
         self._publish(order.symbol)
@@ -89,9 +89,10 @@ class SimVenue:
                 return
         # Already done (filled or IOC-canceled): its final report is on its way.
 
-    def _report_trades(self, result: SubmitResult) -> None:
+    def _report_trades(self, result: SubmitResult, symbol: str, taker_side: Side) -> None:
         for trade in result.trades:
             price = from_ticks(trade.price_ticks)
+            self._print(TradePrint(self.name, symbol, price, trade.qty, taker_side))
             if trade.taker_owner == ROUTER:
                 self._reply(self._fill(trade.taker_order_id, trade.qty, price, "R"))
             if trade.maker_owner == ROUTER:
@@ -109,13 +110,16 @@ class SimVenue:
     def place(self, owner: str, order_id: str, symbol: str, side: Side, qty: int, price: float,
               ioc: bool = False) -> SubmitResult:
         result = self.book(symbol).submit(order_id, owner, side, qty, to_ticks(price), ioc=ioc)
-        self._report_trades(result)
+        self._report_trades(result, symbol, side)
         self._publish(symbol)
         return result
 
     def pull(self, order_id: str, symbol: str) -> None:
         if self.book(symbol).cancel(order_id) is not None:
             self._publish(symbol)
+
+    def _print(self, trade: TradePrint) -> None:
+        self._clock.call_later(self._md_latency_ns, lambda: self._book_sink(trade))
 
     def _publish(self, symbol: str) -> None:
         """Coalesce: one BookUpdate per symbol per market-data hop, carrying the latest book."""
