@@ -20,7 +20,12 @@ class FeedError(ValueError):
 
 
 class BookError(ValueError):
-    """Raised by a book that cannot take an event; the reader adds the file and line."""
+    """Raised by a book that cannot take an event. The reader adds the file, and the line unless
+    the event was buffered and its own line is given here."""
+
+    def __init__(self, reason: str, line: int = 0) -> None:
+        super().__init__(reason)
+        self.line = line
 
 
 class ErrorPolicy:
