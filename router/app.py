@@ -76,7 +76,7 @@ def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[Venu
     engine = Engine(clock=clock, securities=securities, books=books, sor=sor, venues=venues, accounts=accounts,
                     config=engine_config, send=send, persistence=persistence)
     engine_ref.append(engine)
-    flow = BackgroundFlow(clock, list(venues.values()), securities, market)
+    flow = BackgroundFlow(clock, list(venues.values()), securities, market, venue_configs, to_engine)
     if background:
         flow.start()
     return System(clock, engine, securities, venues, flow)

@@ -56,16 +56,17 @@ class UnderlierConfig(_Strict):
 
 
 class MarketConfig(_Strict):
-    source: str = Field("sim", pattern="^sim$")
+    """The simulated market (venues/sim/background.py). Seeded: a seed and a start time
+    determine every quote and trade."""
+    source: Literal["sim"] = "sim"
     seed: int = 7
     rate: float = 0.04
-    requote_ms: float = Field(250.0, gt=0, description="mean interval between one book's quote refreshes")
-    path_step_ms: float = Field(100.0, gt=0, description="step of the simulated underlier path")
-    quote_size_min: int = 5
-    quote_size_max: int = 60
-    levels: int = Field(3, ge=1)
-    half_spread_ticks: int = Field(2, ge=1)
-    takers_per_second: float = Field(0.5, ge=0, description="background market orders per book per second")
+    path_step_ms: float = Field(500.0, gt=0, description="step of the simulated underlier paths")
+    quote_size_min: int = Field(5, ge=1)
+    quote_size_max: int = Field(60, ge=1)
+    levels: int = Field(3, ge=1, description="price levels each market maker shows a side")
+    takers_per_second: float = Field(0.2, ge=0, description="background market orders per book per second")
+    flickers_per_second: float = Field(0.1, ge=0, description="top-of-book pull-and-restore per book per second")
     underliers: list[UnderlierConfig]
 
 
@@ -97,6 +98,8 @@ class VenueConfig(_Strict):
     taker_fee: float
     latency_ms: float = Field(ge=0, description="one-way order latency")
     market_data_latency_ms: float = Field(0.2, ge=0)
+    quote_width: float = Field(1.0, gt=0, description="the venue market maker's spread, x the delta-bucket width")
+    quoter_reaction_ms: float = Field(5.0, gt=0, description="mean delay before its quotes follow the underlier")
 
 
 class AccountLimits(_Strict):

@@ -1,0 +1,63 @@
+"""The simulated market: deterministic for a seed, quotes around fair value, stale for a moment
+after the underlier moves."""
+from __future__ import annotations
+
+from router.clock import NANOS_PER_SECOND
+from router.domain.enums import Side
+from tests.harness import CALL, Harness
+
+
+def snapshot(h: Harness) -> list:
+    return [(v.name, s, v.snapshot(s)) for v in h.venues.values() for s in (CALL, "AAPL  261218P00195000")]
+
+
+def test_same_seed_same_market():
+    a, b = Harness(background=True), Harness(background=True)
+    a.settle(30), b.settle(30)
+    assert snapshot(a) == snapshot(b)
+    assert a.system.background.spot == b.system.background.spot
+    assert [t for t in a.engine.books.book(CALL).trades] == [t for t in b.engine.books.book(CALL).trades]
+
+
+def test_quotes_straddle_fair_value_on_every_venue_and_underlier_is_quoted():
+    h = Harness(background=True)
+    h.settle(1)
+    fair = h.system.background.fair[CALL]
+    for venue in h.venues.values():
+        book = venue.book(CALL)
+        bid, ask = book.best_bid(), book.best_ask()
+        assert bid is not None and ask is not None
+        assert bid[0] * 0.01 < fair < ask[0] * 0.01
+    underlier = h.engine.books.nbbo("AAPL")
+    assert underlier.bid is not None and underlier.ask - underlier.bid > 0
+
+
+def test_quotes_are_stale_until_each_venue_reacts():
+    import numpy as np
+    from router.market.quoting import quote_prices
+    from tests.harness import START
+    from router.clock import datetime_to_ns
+
+    h = Harness(background=True)
+    flow = h.system.background
+    first_step = datetime_to_ns(START) + int(h.settings.router.market.path_step_ms * 1_000_000)
+    h.clock.advance_to(first_step - 1)
+    before = {v.name: v.snapshot(CALL) for v in h.venues.values()}
+    fair_before = flow.fair[CALL]
+    h.clock.advance_to(first_step + 1_000)                # 1 microsecond after the move
+    assert flow.fair[CALL] != fair_before
+    assert {v.name: v.snapshot(CALL) for v in h.venues.values()} == before, "no quoter reacts instantly"
+    h.clock.advance_to(first_step + 100 * 1_000_000)       # 100 ms later every quoter has followed
+    index = [o.symbol for o in flow._options].index(CALL)
+    for venue in h.venues.values():
+        bids, asks = quote_prices(flow._fair, flow._delta, width_multiplier=flow._width[venue.name])
+        assert flow._quoted[(venue.name, index)][:2] == (float(bids[index]), float(asks[index]))
+
+
+def test_background_takers_trade():
+    h = Harness(background=True)
+    h.settle(60)
+    traded = sum(len(h.engine.books.book(o.symbol).trades) for o in h.system.securities.options())
+    assert traded > 0
+    assert {t.aggressor for o in h.system.securities.options() for t in h.engine.books.book(o.symbol).trades} \
+        == {Side.BUY, Side.SELL}
