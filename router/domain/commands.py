@@ -47,6 +47,10 @@ class AlgoParams(BaseModel):
     order_prc_limit: float | None = None                  # 5106
     order_prc_offset: float = 0.0                         # 5126
     strategy: str | None = None                           # 5034
+    rate_override: float | None = Field(None, ge=0)       # 5118, 0 = ignore
+    sdiv_override: float | None = None                    # 5120
+    ddiv_override: tuple[tuple[float, float], ...] | None = None   # 5122, (years, amount) pairs
+    override_code: Literal["S", "D", "B"] | None = None   # 5124
     extra: dict[int, str] = Field(default_factory=dict)   # every other custom tag, kept verbatim
 
     @field_validator("vol_limit")

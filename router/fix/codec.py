@@ -20,6 +20,7 @@ from router.domain.enums import (BalanceHandling, LimitClass, LimitType, MassCan
 from router.domain.events import (BusinessRejectReport, CancelRejectReport, ClientReport, ExecReport,
                                   MassCancelReportOut)
 from router.engine import ClientRequest
+from router.market.dividends import parse_discrete_dividends
 
 SOH = "\x01"
 SUPPORTED_MSG_TYPES = frozenset({"D", "F", "G", "H", "q", "AB", "AC"})
@@ -41,7 +42,18 @@ _ALGO_TAGS = {
     5106: ("order_prc_limit", float),
     5126: ("order_prc_offset", float),
     5034: ("strategy", str),
+    5118: ("rate_override", float),
+    5120: ("sdiv_override", float),
+    5122: ("ddiv_override", lambda v: _discrete_dividends(v)),
+    5124: ("override_code", str),
 }
+
+
+def _discrete_dividends(value: str) -> tuple[tuple[float, float], ...]:
+    try:
+        return tuple(parse_discrete_dividends(value))
+    except ValueError as exc:
+        raise DecodeError(str(exc), int(OrdRejReason.OTHER), int(SRRejectCode.BAD_DDIVS)) from None
 
 
 class DecodeError(Exception):
