@@ -8,18 +8,24 @@ k = ln(K / F_T) is the raw SVI curve
 Fit (Zeliade's quasi-explicit method): with y = (k - m) / sigma the curve is linear in
 (a, d, c) = (a, rho*b*sigma, b*sigma), so for fixed (m, sigma) the weighted least squares in
 (a, d, c) is a 3-variable QP over a small polytope, solved exactly by enumerating active sets.
-Nelder-Mead works the remaining 2-D problem in (m, log sigma): from a coarse grid on a cold
-fit, from the previous (m, sigma) on a warm refit. The polytope keeps every fit valid:
+That leaves a 2-D problem in (m, log sigma), smooth near its optimum, which Newton's method
+solves from a finite-difference stencil evaluated as one numpy batch (Nelder-Mead is the
+fallback). A cold fit starts from the best point of a coarse grid, a refit from the previous
+(m, sigma), which is what makes refits cheap. The polytope keeps every fit valid:
   c >= |d|                 b >= 0, |rho| <= 1
   c + |d| <= 2 sigma       b (1 + |rho|) <= 2, Roger Lee's bound on the wing slopes
   a + c - |d| >= 0         sufficient for a + b sigma sqrt(1 - rho^2) >= 0 (w >= 0)
   a <= max(w)
 
 Arbitrage: butterfly-free means Gatheral's density g(k) >= 0; calendar-free means w is
-non-decreasing in expiry at every k. Both are checked on a k grid after each fit. A slice
-that violates is refitted on all five parameters with SLSQP, with g >= 0 and the neighbouring
-slices' total variance (shorter one below, longer one above) as constraints on the grid.
-If even that fails the unrepaired fit is kept and the violation stays in the report.
+non-decreasing in expiry at every k. Both are checked after each fit on a grid over the
+quoted strikes (10% margin): the part of the smile the quotes back. Past the quotes a wing is
+extrapolation; enforcing calendar order there made noisy short-dated wings push their error
+into the next expiry's quoted region, slice after slice (bench/surface_fit.py showed it).
+A slice that violates is refitted on all five parameters with SLSQP, with g >= 0 and the
+neighbouring slices' total variance (shorter one below, longer one above) as constraints at
+grid points; on a refit it starts from the previous arbitrage-free parameters. If even that
+fails, the unrepaired fit is kept and the violation stays in the report.
 
 Between expiries total variance is interpolated linearly in T at fixed k (calendar-free
 slices give a calendar-free surface); before the first expiry and after the last, the
@@ -48,6 +54,7 @@ GRID_POINTS = 401
 BUTTERFLY_TOL = 1e-8
 CALENDAR_TOL = 1e-10
 _RHO_MAX = 1.0 - 1e-9
+_MARGIN = 1e-5      # SLSQP treats constraints within its tolerance (1e-7) as met: keep clear of that
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +79,19 @@ class SviParams:
 
 def butterfly_density(params: SviParams, k: np.ndarray) -> np.ndarray:
     """Gatheral's g(k); the risk-neutral density is proportional to it, so g < 0 is arbitrage."""
-    a, b, rho, m, sigma = params.as_array()
-    x = np.asarray(k, dtype=float) - m
+    return _density(params.as_array(), np.asarray(k, dtype=float))
+
+
+def _svi(table: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Total variance for rows of (a, b, rho, m, sigma), broadcast against k."""
+    a, b, rho, m, sigma = np.moveaxis(table, -1, 0)
+    x = k - m
+    return a + b * (rho * x + np.sqrt(x * x + sigma * sigma))
+
+
+def _density(table: np.ndarray, k: np.ndarray) -> np.ndarray:
+    a, b, rho, m, sigma = np.moveaxis(table, -1, 0)
+    x = k - m
     root = np.sqrt(x * x + sigma * sigma)
     w = a + b * (rho * x + root)
     dw = b * (rho + x / root)
@@ -83,11 +101,13 @@ def butterfly_density(params: SviParams, k: np.ndarray) -> np.ndarray:
     return np.where(w > 0, g, -np.inf)
 
 
-def check_grid(params: SviParams, k_span: float = 0.0) -> np.ndarray:
-    """k grid for the arbitrage checks: the quoted range with margin, at least 6 ATM deviations."""
+def check_grid(params: SviParams, k_range: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """k grid for the arbitrage checks: the quoted strikes with a 10% margin on each side, and
+    at least one ATM deviation (see the module notes for why not further)."""
     atm_dev = np.sqrt(max(float(params.total_variance(0.0)), 1e-8))
-    span = float(np.clip(max(1.25 * k_span, 6 * atm_dev), 0.05, 4.0))
-    return np.linspace(-span, span, GRID_POINTS)
+    lo = max(min(1.1 * k_range[0], -atm_dev), -4.0)
+    hi = min(max(1.1 * k_range[1], atm_dev), 4.0)
+    return np.linspace(lo, hi, GRID_POINTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +133,39 @@ def calendar_violation(shorter: SviParams, longer: SviParams, k: np.ndarray, yea
 
 
 @dataclass(frozen=True, slots=True)
-class SviFit:
+class Slice:
+    """One expiry of the surface."""
+    years: float
     params: SviParams
+    k_range: tuple[float, float] = (0.0, 0.0)    # quoted k, the reach of the check grid
+
+    def grid(self) -> np.ndarray:
+        return check_grid(self.params, self.k_range)
+
+
+def slice_violations(piece: Slice, lower: Slice | None = None, upper: Slice | None = None) -> list[Violation]:
+    """Butterfly arbitrage in the slice and calendar arbitrage against its neighbours. Calendar
+    order is checked on the shorter expiry's grid: longer expiries are quoted at least as far
+    out, so that is where both smiles are backed by quotes."""
+    found = [butterfly_violation(piece.params, piece.grid(), piece.years)]
+    if lower is not None:
+        found.append(calendar_violation(lower.params, piece.params, lower.grid(), (lower.years, piece.years)))
+    if upper is not None:
+        found.append(calendar_violation(piece.params, upper.params, piece.grid(), (piece.years, upper.years)))
+    return [v for v in found if v is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class SviFit:
+    slice: Slice
     rmse_w: float                  # weighted RMSE in total variance
     evaluations: int               # objective evaluations, the cost of the fit
     repaired: bool = False         # refitted under arbitrage constraints
     violations: tuple[Violation, ...] = ()
+
+    @property
+    def params(self) -> SviParams:
+        return self.slice.params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,21 +206,25 @@ for _s, _mask in enumerate(_ACTIVE):
 
 
 @dataclass(slots=True)
-class _Slice:
-    """One expiry's fitting data, with the weights normalised so the objective is relative."""
+class _SmileData:
+    """One expiry's fitting data. Weights are normalised to sum(weight * w^2) = 1, so the
+    objective is relative and one set of tolerances serves every expiry."""
     k: np.ndarray
     w: np.ndarray
     weight: np.ndarray
     w_max: float = field(init=False)
-    w_norm: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.weight = self.weight / np.sum(self.weight * self.w * self.w)
         self.w_max = float(self.w.max())
-        self.w_norm = float(np.sum(self.weight * self.w * self.w))
 
-    def inner(self, m: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Best (a, d, c) and objective for each (m, sigma) pair, vectorised over pairs."""
+    def inner(self, m: np.ndarray, sigma: np.ndarray, lazy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Best (a, d, c) and objective for each (m, sigma) pair, vectorised over pairs.
+
+        lazy (for a grid search): a pair whose unconstrained optimum is infeasible and already
+        worse than the best feasible pair cannot win, so it keeps that optimum's objective, a
+        lower bound, instead of paying for the active-set enumeration.
+        """
         y = (self.k[None, :] - m[:, None]) / sigma[:, None]
         basis = np.empty(y.shape + (3,))
         basis[..., 0] = 1.0
@@ -189,15 +240,21 @@ class _Slice:
         x = np.linalg.solve(hess, grad[..., None])[..., 0]
         slack = 1e-12 * max(self.w_max, 1e-12)
         infeasible = (x @ _G.T < bound - slack).any(axis=1)
+        if lazy and not infeasible.all():
+            best_feasible = self._sse(x, hess, grad)[~infeasible].min()
+            infeasible &= self._sse(x, hess, grad) < best_feasible
         if infeasible.any():
             x[infeasible] = self._constrained(hess[infeasible], grad[infeasible], bound[infeasible], slack)
-        sse = ((hess @ x[..., None])[..., 0] * x).sum(axis=1) - 2 * (x * grad).sum(axis=1) + self.w_norm
-        return x, np.maximum(sse, 0.0)
+        return x, self._sse(x, hess, grad)
+
+    @staticmethod
+    def _sse(x: np.ndarray, hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        return np.maximum(((hess @ x[..., None])[..., 0] * x).sum(axis=1) - 2 * (x * grad).sum(axis=1) + 1.0, 0.0)
 
     @staticmethod
     def _constrained(hess: np.ndarray, grad: np.ndarray, bound: np.ndarray, slack: float) -> np.ndarray:
         # The optimum of a convex QP is the best feasible equality-constrained optimum over
-        # all active sets; with 3 unknowns and 7 constraints that is a 64-system batch solve.
+        # all active sets; with 3 unknowns and 7 constraints that is one batch of 48 small solves.
         kkt = np.broadcast_to(_KKT_BASE, (len(hess),) + _KKT_BASE.shape).copy()
         kkt[:, :, :3, :3] = hess[:, None]
         rhs = np.zeros(kkt.shape[:3])
@@ -217,103 +274,189 @@ def _to_params(adc: np.ndarray, m: float, sigma: float) -> SviParams:
     return SviParams(a, b, rho, float(m), float(sigma))
 
 
-def _quasi_explicit(data: _Slice, start: SviParams | None) -> tuple[SviParams, float, int]:
+_STENCIL = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], dtype=float)   # centre is row 4
+
+
+def _stencil_newton(data: _SmileData, x: np.ndarray, h: np.ndarray, h_max: np.ndarray, xtol: np.ndarray,
+                    max_batches: int = 40) -> tuple[np.ndarray, int, bool]:
+    """Newton's method on the reduced objective in (m, log sigma), with the gradient and
+    Hessian taken from a 3x3 finite-difference stencil evaluated as one batch.
+
+    The objective is smooth near the optimum, so from a warm start a few batches converge.
+    Where it is not convex at the stencil's scale the search walks to the best stencil point
+    with a doubled stride; a step that does not improve shrinks the stencil.
+    """
+    def stencil(centre: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        points = centre + _STENCIL * size
+        return points, data.inner(points[:, 0], np.exp(points[:, 1]))[1]
+
+    points, values = stencil(x, h)
+    batches = 1
+    while batches < max_batches:
+        f = values.reshape(3, 3)
+        grad = np.array([f[2, 1] - f[0, 1], f[1, 2] - f[1, 0]]) / (2 * h)
+        cross = (f[2, 2] - f[2, 0] - f[0, 2] + f[0, 0]) / (4 * h[0] * h[1])
+        hess = np.array([[(f[2, 1] - 2 * f[1, 1] + f[0, 1]) / h[0] ** 2, cross],
+                         [cross, (f[1, 2] - 2 * f[1, 1] + f[1, 0]) / h[1] ** 2]])
+        best = int(np.argmin(values))
+        if np.all(np.linalg.eigvalsh(hess) > 0):
+            move = -np.linalg.solve(hess, grad)
+            move *= min(1.0, float(np.min(8 * h / np.maximum(np.abs(move), 1e-300))))   # trust region
+        elif best != 4:
+            move = 2 * (points[best] - x)
+        elif np.all(h <= xtol):
+            return x, 9 * batches, True
+        else:                                   # not convex at this scale: look closer
+            h = np.maximum(h / 4, xtol)
+            points, values = stencil(x, h)
+            batches += 1
+            continue
+        if np.all(np.abs(move) < xtol):
+            return x, 9 * batches, True
+        trial_h = np.maximum(h_max * min(1.0, float(np.max(np.abs(move) / h_max))), xtol)   # keeps the shape
+        trial_points, trial_values = stencil(x + move, trial_h)
+        batches += 1
+        if trial_values[4] <= values[4]:
+            x, h, points, values = x + move, trial_h, trial_points, trial_values
+        else:
+            x, h = points[best], np.maximum(h / 4, xtol)
+            points, values = stencil(x, h)
+            batches += 1
+    return x, 9 * batches, False
+
+
+def _quasi_explicit(data: _SmileData, start: SviParams | None) -> tuple[SviParams, float, int]:
     k_lo, k_hi = float(data.k.min()), float(data.k.max())
     span = max(k_hi - k_lo, 1e-3)
-    bounds = [(k_lo - span, k_hi + span), (np.log(span * 1e-3), np.log(span * 10))]
+    xtol = np.array([1e-6 * span, 1e-6])
+    h_max = np.array([span / 20, 0.25])
     evaluations = 0
     if start is None:
         m_grid, log_sigma_grid = np.meshgrid(np.linspace(k_lo, k_hi, 11),
                                              np.linspace(np.log(span / 200), np.log(2 * span), 12))
-        _, sse = data.inner(m_grid.ravel(), np.exp(log_sigma_grid.ravel()))
+        _, sse = data.inner(m_grid.ravel(), np.exp(log_sigma_grid.ravel()), lazy=True)
         evaluations += sse.size
         best = int(np.argmin(sse))
-        x0 = np.array([m_grid.ravel()[best], log_sigma_grid.ravel()[best]])
-        step = np.array([span / 10, 0.5])
+        x0, h = np.array([m_grid.ravel()[best], log_sigma_grid.ravel()[best]]), h_max
     else:
-        x0 = np.array([start.m, np.log(start.sigma)])
-        x0 = np.clip(x0, [lo for lo, _ in bounds], [hi for _, hi in bounds])
-        step = np.array([span / 200, 0.02])
-
-    def objective(x: np.ndarray) -> float:
-        return float(data.inner(x[:1], np.exp(x[1:]))[1][0])
-
-    simplex = np.array([x0, x0 + [step[0], 0.0], x0 + [0.0, step[1]]])
-    result = minimize(objective, x0, method="Nelder-Mead", bounds=bounds,
-                      options={"initial_simplex": simplex, "xatol": 1e-7, "fatol": 1e-14, "maxfev": 2000})
-    m, sigma = float(result.x[0]), float(np.exp(result.x[1]))
+        x0, h = np.array([start.m, np.log(start.sigma)]), h_max / 10
+    x, spent, converged = _stencil_newton(data, x0, h, h_max, xtol)
+    evaluations += spent
+    if not converged:
+        result = minimize(lambda v: float(data.inner(v[:1], np.exp(v[1:]))[1][0]), x, method="Nelder-Mead",
+                          options={"initial_simplex": np.array([x, x + [h_max[0], 0.0], x + [0.0, h_max[1]]]),
+                                   "xatol": 1e-7, "fatol": 1e-14, "maxfev": 2000})
+        x, evaluations = result.x, evaluations + int(result.nfev)
+    m, sigma = float(x[0]), float(np.exp(x[1]))
     adc, sse = data.inner(np.array([m]), np.array([sigma]))
-    return _to_params(adc[0], m, sigma), float(sse[0]), evaluations + int(result.nfev)
+    return _to_params(adc[0], m, sigma), float(sse[0]), evaluations
 
 
-def _constrained_refit(data: _Slice, start: SviParams, grid: np.ndarray,
-                       lower: SviParams | None, upper: SviParams | None) -> SviParams | None:
-    """Full 5-parameter SLSQP refit with the no-arbitrage conditions as grid constraints."""
-    coarse = grid[:: max(1, len(grid) // 120)]
+def _check_grids(piece: Slice, lower: Slice | None, upper: Slice | None) -> list[np.ndarray]:
+    own = piece.grid()
+    return [own, lower.grid() if lower else np.empty(0), own if upper else np.empty(0)]
 
-    def curve(p: np.ndarray) -> SviParams:
-        return SviParams(*(float(v) for v in p))
 
-    def objective(p: np.ndarray) -> float:
-        return float(np.sum(data.weight * (curve(p).total_variance(data.k) - data.w) ** 2))
+def _margins(params: SviParams, grids: list[np.ndarray], lower: Slice | None, upper: Slice | None,
+             w_scale: float) -> list[np.ndarray]:
+    """Per grid: density g, and the calendar gaps to the shorter and longer slices (scaled)."""
+    w_own = [params.total_variance(grid) for grid in grids[1:]]
+    return [butterfly_density(params, grids[0]),
+            (w_own[0] - lower.params.total_variance(grids[1])) / w_scale if lower else np.empty(0),
+            (upper.params.total_variance(grids[2]) - w_own[1]) / w_scale if upper else np.empty(0)]
 
-    def arbitrage_margins(p: np.ndarray) -> np.ndarray:
-        svi = curve(p)
-        parts = [butterfly_density(svi, coarse) - 1e-6,
-                 [svi.a + svi.b * svi.sigma * np.sqrt(max(1 - svi.rho ** 2, 0.0)),
-                  2 - svi.b * (1 + svi.rho), 2 - svi.b * (1 - svi.rho)]]
-        w = svi.total_variance(coarse)
-        if lower is not None:
-            parts.append(w - lower.total_variance(coarse) - 1e-9)
-        if upper is not None:
-            parts.append(upper.total_variance(coarse) - w - 1e-9)
-        return np.nan_to_num(np.concatenate(parts), neginf=-1e3)
 
+def _constrained_refit(data: _SmileData, start: Slice, lower: Slice | None,
+                       upper: Slice | None) -> tuple[Slice | None, int]:
+    """Full 5-parameter SLSQP refit with the no-arbitrage conditions as constraints at grid
+    points: every fourth point of the check grids, plus, while a violation is left on the full
+    grids, its worst points (a cutting-plane loop, rarely more than two rounds). Parameters
+    are scaled to order one; the constraint Jacobian is a forward difference taken as one batch.
+    start is the unconstrained fit, or on a refit the previous arbitrage-free slice, which is
+    feasible and close, so SLSQP needs only a few iterations from it."""
+    x0 = start.params.as_array()
+    scale = np.array([data.w_max, max(x0[1], 1e-3), 1.0, max(x0[4], 1e-3), max(x0[4], 1e-3)])
     span = max(float(np.ptp(data.k)), 1e-3)
-    bounds = [(-data.w_max, data.w_max), (0.0, 2.0), (-_RHO_MAX, _RHO_MAX),
-              (float(data.k.min()) - span, float(data.k.max()) + span), (1e-5, 10 * span)]
-    x0 = np.clip(start.as_array(), [lo for lo, _ in bounds], [hi for _, hi in bounds])
-    result = minimize(objective, x0, method="SLSQP", bounds=bounds,
-                      constraints=[{"type": "ineq", "fun": arbitrage_margins}],
-                      options={"maxiter": 200, "ftol": 1e-14})
-    fitted = curve(result.x)
-    return fitted if fitted.is_valid() else None
+    bounds = np.array([(-data.w_max, data.w_max), (0.0, 2.0), (-_RHO_MAX, _RHO_MAX),
+                       (float(data.k.min()) - span, float(data.k.max()) + span), (1e-5, 10 * span)]) / scale[:, None]
 
+    def sse(z: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b, rho, m, sigma = z * scale
+        x = data.k - m
+        root = np.sqrt(x * x + sigma * sigma)
+        residual = a + b * (rho * x + root) - data.w
+        slopes = np.stack([np.ones_like(x), rho * x + root, b * x, -b * (rho + x / root), b * sigma / root])
+        return float(np.sum(data.weight * residual * residual)), 2 * slopes @ (data.weight * residual) * scale
 
-def _violations(params: SviParams, years: float, grid: np.ndarray,
-                lower: tuple[float, SviParams] | None, upper: tuple[float, SviParams] | None) -> list[Violation]:
-    found = [butterfly_violation(params, grid, years)]
-    if lower is not None:
-        found.append(calendar_violation(lower[1], params, grid, (lower[0], years)))
-    if upper is not None:
-        found.append(calendar_violation(params, upper[1], grid, (years, upper[0])))
-    return [v for v in found if v is not None]
+    def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+        value, gradient = sse(z)          # relative to the start, so SLSQP's first Hessian guess fits
+        return value / sse_start, gradient / sse_start
+
+    def rows(zs: np.ndarray, cuts: list[np.ndarray]) -> np.ndarray:
+        table = (zs * scale)[:, None, :]
+        a, b, rho, sigma = table[:, 0, 0], table[:, 0, 1], table[:, 0, 2], table[:, 0, 4]
+        parts = [((a + b * sigma * np.sqrt(np.maximum(1 - rho * rho, 0.0))) / data.w_max)[:, None],
+                 (2 - b * (1 + rho))[:, None], (2 - b * (1 - rho))[:, None], _density(table, cuts[0]) - _MARGIN]
+        if lower is not None:
+            parts.append((_svi(table, cuts[1]) - lower.params.total_variance(cuts[1])) / data.w_max - _MARGIN)
+        if upper is not None:
+            parts.append((upper.params.total_variance(cuts[2]) - _svi(table, cuts[2])) / data.w_max - _MARGIN)
+        return np.nan_to_num(np.concatenate(parts, axis=1), neginf=-1e3)
+
+    def jacobian(z: np.ndarray, cuts: list[np.ndarray]) -> np.ndarray:
+        step = 1.5e-8 * np.maximum(np.abs(z), 1.0)
+        values = rows(np.vstack([z, z + np.diag(step)]), cuts)
+        return ((values[1:] - values[0]) / step[:, None]).T
+
+    z = np.clip(x0 / scale, bounds[:, 0], bounds[:, 1])
+    sse_start = max(sse(z)[0], 1e-8)       # weights are normalised: 1e-8 is a 0.01% fit
+    cuts = [grid[::4] for grid in _check_grids(start, lower, upper)]
+    evaluations = 0
+    for _ in range(4):
+        result = minimize(objective, z, jac=True, method="SLSQP", bounds=bounds,
+                          constraints=[{"type": "ineq", "fun": lambda v, c: rows(v[None], c)[0],
+                                        "jac": jacobian, "args": (cuts,)}],
+                          options={"maxiter": 100, "ftol": 1e-7})
+        z, evaluations = result.x, evaluations + int(result.nfev)
+        fitted = Slice(start.years, SviParams(*(float(v) for v in z * scale)), start.k_range)
+        if not fitted.params.is_valid():
+            return None, evaluations
+        if not slice_violations(fitted, lower, upper):
+            return fitted, evaluations
+        grids = _check_grids(fitted, lower, upper)
+        margins = _margins(fitted.params, grids, lower, upper, data.w_max)
+        cuts = [np.union1d(cut, grid[np.argsort(margin)[:5]]) for cut, grid, margin in zip(cuts, grids, margins)]
+    return None, evaluations
 
 
 def fit_svi(k: np.ndarray, w: np.ndarray, weights: np.ndarray | None = None, *, start: SviParams | None = None,
-            years: float = 0.0, lower: tuple[float, SviParams] | None = None,
-            upper: tuple[float, SviParams] | None = None) -> SviFit:
+            years: float = 0.0, lower: Slice | None = None, upper: Slice | None = None,
+            k_range: tuple[float, float] | None = None) -> SviFit:
     """Fit raw SVI to total variance w at log-moneyness k, minimising sum(weights * residual^2).
 
-    start warm-starts the fit from a previous slice. lower / upper are the neighbouring
-    (years, params) slices the fit must stay between (calendar arbitrage).
+    start warm-starts the fit from a previous fit. lower / upper are the neighbouring slices
+    the fit must stay between (calendar arbitrage); years labels the slice. k_range is how far
+    the arbitrage checks reach (by default, as far as the points).
     """
     k = np.asarray(k, dtype=float)
     w = np.asarray(w, dtype=float)
     weight = np.ones_like(w) if weights is None else np.asarray(weights, dtype=float)
     if len(k) < MIN_POINTS:
         raise ValueError(f"SVI needs at least {MIN_POINTS} quotes, got {len(k)}")
-    data = _Slice(k, w, weight)
+    data = _SmileData(k, w, weight)
     params, sse, evaluations = _quasi_explicit(data, start)
-    grid = check_grid(params, float(np.max(np.abs(k))))
-    violations = _violations(params, years, grid, lower, upper)
+    fitted = Slice(years, params, (float(k.min()), float(k.max())) if k_range is None else k_range)
+    violations = slice_violations(fitted, lower, upper)
     repaired = False
     if violations:
-        fixed = _constrained_refit(data, params, grid, lower and lower[1], upper and upper[1])
-        if fixed is not None and not _violations(fixed, years, grid, lower, upper):
-            params, violations, repaired = fixed, [], True
-            sse = float(np.sum(data.weight * (params.total_variance(k) - w) ** 2))
-    return SviFit(params, float(np.sqrt(sse / np.sum(data.weight))), evaluations, repaired, tuple(violations))
+        previous = Slice(years, start, fitted.k_range) if start is not None else None
+        from_previous = previous is not None and not slice_violations(previous, lower, upper)
+        fixed, spent = _constrained_refit(data, previous if from_previous else fitted, lower, upper)
+        evaluations += spent
+        if fixed is not None:
+            fitted, violations, repaired = fixed, [], True
+            sse = float(np.sum(data.weight * (fixed.params.total_variance(k) - w) ** 2))
+    return SviFit(fitted, float(np.sqrt(sse / np.sum(data.weight))), evaluations, repaired, tuple(violations))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,16 +493,23 @@ class SurfacePrice:
 @dataclass(frozen=True, slots=True)
 class VolSurface:
     underlier: Underlier
-    expiries: np.ndarray                 # sorted years
-    params: tuple[SviParams, ...]
-    k_spans: np.ndarray                  # max |k| quoted per slice, for the check grid
+    slices: tuple[Slice, ...]
+    expiries: np.ndarray = field(init=False, repr=False)
+    table: np.ndarray = field(init=False, repr=False)     # (a, b, rho, m, sigma) per slice
+
+    def __post_init__(self) -> None:
+        if not self.slices:
+            raise ValueError("a surface needs at least one slice")
+        ordered = tuple(sorted(self.slices, key=lambda piece: piece.years))
+        object.__setattr__(self, "slices", ordered)
+        object.__setattr__(self, "expiries", np.array([piece.years for piece in ordered]))
+        object.__setattr__(self, "table", np.array([piece.params.as_array() for piece in ordered]))
 
     def total_variance(self, years: np.ndarray | float, k: np.ndarray | float) -> np.ndarray:
         t, k = np.broadcast_arrays(np.asarray(years, dtype=float), np.asarray(k, dtype=float))
-        table = np.array([p.as_array() for p in self.params])
         hi = np.clip(np.searchsorted(self.expiries, t), 0, len(self.expiries) - 1)
         lo = np.maximum(hi - 1, 0)
-        w_lo, w_hi = _svi(table[lo], k), _svi(table[hi], k)
+        w_lo, w_hi = _svi(self.table[lo], k), _svi(self.table[hi], k)
         t_lo, t_hi = self.expiries[lo], self.expiries[hi]
         between = np.where(t_hi > t_lo, (t - t_lo) / np.where(t_hi > t_lo, t_hi - t_lo, 1.0), 1.0)
         outside = (t <= self.expiries[0]) | (t >= self.expiries[-1])
@@ -393,24 +543,12 @@ class VolSurface:
                             mark_diff=model - marks, from_mark=from_mark)
 
     def arbitrage(self) -> list[Violation]:
+        """Butterfly arbitrage in every slice, calendar arbitrage between consecutive ones."""
         found: list[Violation] = []
-        for i, (years, params) in enumerate(zip(self.expiries, self.params)):
-            grid = check_grid(params, float(self.k_spans[i]))
-            if (v := butterfly_violation(params, grid, float(years))) is not None:
-                found.append(v)
-            if i + 1 < len(self.params):
-                span = max(self.k_spans[i], self.k_spans[i + 1])
-                grid = np.union1d(grid, check_grid(self.params[i + 1], float(span)))
-                v = calendar_violation(params, self.params[i + 1], grid, (float(years), float(self.expiries[i + 1])))
-                if v is not None:
-                    found.append(v)
+        for i, piece in enumerate(self.slices):
+            found += slice_violations(piece, self.slices[i - 1] if i else None)
         return found
 
-
-def _svi(table: np.ndarray, k: np.ndarray) -> np.ndarray:
-    a, b, rho, m, sigma = np.moveaxis(table, -1, 0)
-    x = k - m
-    return a + b * (rho * x + np.sqrt(x * x + sigma * sigma))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,35 +616,42 @@ class SurfaceFitter:
         self.underlier = underlier
         self.fits: dict[float, SviFit] = {}
         self.points: dict[float, SmilePoints] = {}
+        self.skipped: list[float] = []
 
     def fit(self, quotes: ChainQuotes) -> VolSurface:
-        """Cold fit of every expiry with enough usable quotes, shortest first."""
+        """Cold fit of every expiry, shortest first. An expiry with fewer than MIN_POINTS usable
+        quotes is skipped (listed in .skipped) and the surface interpolates over it."""
         self.fits.clear()
+        self.points.clear()
+        self.skipped = []
         for years in np.unique(quotes.years):
-            self._fit(float(years), quotes.select(quotes.years == years), warm=False)
+            points = smile_points(quotes.select(quotes.years == years), float(years), self.underlier)
+            if len(points.k) < MIN_POINTS:
+                self.skipped.append(float(years))
+            else:
+                self._fit(float(years), points, warm=False)
         return self.surface()
 
     def update(self, expiry: float, quotes: ChainQuotes, spot: float | None = None) -> SviParams:
+        """Refit one expiry from its new quotes (others in quotes are ignored), warm-started.
+        spot moves the underlier for every slice: the smiles stay put in moneyness."""
         if spot is not None:
             self.underlier = replace(self.underlier, spot=spot)
-        return self._fit(float(expiry), quotes.select(np.isclose(quotes.years, expiry)), warm=True).params
+        expiry = next((t for t in self.fits if np.isclose(t, expiry)), float(expiry))
+        points = smile_points(quotes.select(np.isclose(quotes.years, expiry)), expiry, self.underlier)
+        return self._fit(expiry, points, warm=True).params
 
     def surface(self) -> VolSurface:
-        expiries = sorted(self.fits)
-        if not expiries:
-            raise ValueError("no expiry has been fitted")
-        return VolSurface(self.underlier, np.array(expiries), tuple(self.fits[t].params for t in expiries),
-                          np.array([float(np.max(np.abs(self.points[t].k))) for t in expiries]))
+        return VolSurface(self.underlier, tuple(fit.slice for fit in self.fits.values()))
 
-    def _fit(self, years: float, quotes: ChainQuotes, warm: bool) -> SviFit:
-        points = smile_points(quotes, years, self.underlier)
+    def _fit(self, years: float, points: SmilePoints, warm: bool) -> SviFit:
         previous = self.fits.get(years)
         shorter = [t for t in self.fits if t < years]
         longer = [t for t in self.fits if t > years]
         fit = fit_svi(points.k, points.w, points.weight, years=years,
                       start=previous.params if warm and previous else None,
-                      lower=(max(shorter), self.fits[max(shorter)].params) if shorter else None,
-                      upper=(min(longer), self.fits[min(longer)].params) if longer else None)
+                      lower=self.fits[max(shorter)].slice if shorter else None,
+                      upper=self.fits[min(longer)].slice if longer else None)
         self.fits[years] = fit
         self.points[years] = points
         return fit
