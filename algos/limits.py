@@ -70,7 +70,7 @@ def sweep_limit(parent: ParentOrder, instrument: Instrument, nbbo: Nbbo, through
 
 import numpy as np  # noqa: E402  (kept next to the vectorised part it serves)
 
-from router.market.pricing import bsm  # noqa: E402
+from router.market.pricing import black76, bsm  # noqa: E402
 
 TIED_PRICE_TYPES = (LimitType.PRC_DE, LimitType.PRC_DE_X, LimitType.PRC_DE_T)
 TIED_VOL_TYPES = (LimitType.VOL, LimitType.VOL_X, LimitType.VOL_PRC)
@@ -97,3 +97,19 @@ def tied_limits(limit_type: np.ndarray, is_buy: np.ndarray, price: np.ndarray, r
         limits[vol_rows] = np.where(limit_type[vol_rows] == LimitType.VOL_PRC, tighter, vol_price)
     limits = np.where(is_buy, limits + offset, limits - offset)
     return np.maximum(limits, 0.0)
+
+
+def surface_limits(surface_vol: np.ndarray, underlier: np.ndarray | float, strike: np.ndarray, years: np.ndarray,
+                   is_call: np.ndarray, is_buy: np.ndarray, prc_offset: np.ndarray, vol_offset: np.ndarray,
+                   rate: float = 0.0, div_yield: float = 0.0, *, on_future: bool = False) -> np.ndarray:
+    """The "Surface" limit class: the price of the option at the surface vol shifted by the vol
+    offset (5142/5146), then by the price offset (5140/5144). A positive offset makes the order
+    more aggressive — a buyer pays up to surface + offset, a seller accepts down to surface -
+    offset; a negative one demands an edge over the surface."""
+    sign = np.where(is_buy, 1.0, -1.0)
+    vol = np.maximum(np.asarray(surface_vol, dtype=float) + sign * vol_offset, 1e-4)
+    if on_future:
+        price = black76(underlier, strike, years, vol, is_call, rate).price
+    else:
+        price = bsm(underlier, strike, years, vol, is_call, rate, div_yield).price
+    return np.maximum(np.asarray(price) + sign * prc_offset, 0.0)

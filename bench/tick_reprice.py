@@ -8,7 +8,7 @@ limits (Vol, VolPrc), the latter needing a BSM price per order. Medians of repea
 
     python bench/tick_reprice.py [--repeat 30]
 
-Last line: chain=2000 venues=4 chain_ms=… orders_1k_ms=… orders_10k_ms=… orders_100k_ms=…
+Last line: chain=2000 venues=4 orders_1k_ms=… orders_10k_ms=… orders_100k_ms=… chain_ms=…
 """
 from __future__ import annotations
 
@@ -84,8 +84,8 @@ def main() -> None:
         figures[label] = median_ms(lambda: tied_limits(**orders, underlier=next(spots), rate=0.04), args.repeat)
         print(f"{n:>7} tied orders: {figures[label]:8.2f} ms  ({figures[label] * 1000 / n:.2f} us/order)")
     print(f"chain of {len(chain.options)} options on {len(VENUE_WIDTHS)} venues: {chain_ms:.2f} ms per tick")
-    print(f"chain={len(chain.options)} venues={len(VENUE_WIDTHS)} chain_ms={chain_ms:.2f} "
-          f"orders_1k_ms={figures['1k']:.2f} orders_10k_ms={figures['10k']:.2f} orders_100k_ms={figures['100k']:.2f}")
+    print(f"chain={len(chain.options)} venues={len(VENUE_WIDTHS)} orders_1k_ms={figures['1k']:.2f} "
+          f"orders_10k_ms={figures['10k']:.2f} orders_100k_ms={figures['100k']:.2f} chain_ms={chain_ms:.2f}")
 
 
 if __name__ == "__main__":

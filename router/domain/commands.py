@@ -51,6 +51,10 @@ class AlgoParams(BaseModel):
     sdiv_override: float | None = None                    # 5120
     ddiv_override: tuple[tuple[float, float], ...] | None = None   # 5122, (years, amount) pairs
     override_code: Literal["S", "D", "B"] | None = None   # 5124
+    take_surface_prc_offset: float = 0.0                  # 5140 (the seed's 5410; see fix_specs)
+    take_surface_vol_offset: float = 0.0                  # 5142
+    make_surface_prc_offset: float = 0.0                  # 5144
+    make_surface_vol_offset: float = 0.0                  # 5146
     extra: dict[int, str] = Field(default_factory=dict)   # every other custom tag, kept verbatim
 
     @field_validator("vol_limit")

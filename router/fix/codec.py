@@ -46,6 +46,10 @@ _ALGO_TAGS = {
     5120: ("sdiv_override", float),
     5122: ("ddiv_override", lambda v: _discrete_dividends(v)),
     5124: ("override_code", str),
+    5140: ("take_surface_prc_offset", float),
+    5142: ("take_surface_vol_offset", float),
+    5144: ("make_surface_prc_offset", float),
+    5146: ("make_surface_vol_offset", float),
 }
 
 

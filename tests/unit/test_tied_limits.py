@@ -38,3 +38,12 @@ def test_offset_moves_against_the_order_and_limits_never_go_negative():
     got = tied_limits(**o, underlier=200.0)
     assert got.tolist() == pytest.approx([5.1, 4.9])
     assert tied_limits(**orders([LimitType.PRC_DE]), underlier=100.0)[0] == 0.0
+
+
+def test_surface_limit_class_offsets_in_vol_then_price():
+    from algos.limits import surface_limits
+    base = float(bsm(200.0, 200.0, 0.25, 0.30, True).price)
+    up = float(bsm(200.0, 200.0, 0.25, 0.31, True).price)
+    got = surface_limits(np.array([0.30, 0.30, 0.30]), 200.0, np.full(3, 200.0), np.full(3, 0.25), np.ones(3, bool),
+                         np.array([True, False, True]), np.array([0.05, 0.05, -0.05]), np.array([0.0, 0.0, 0.01]))
+    assert got.tolist() == pytest.approx([base + 0.05, base - 0.05, up - 0.05])
