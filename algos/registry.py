@@ -15,7 +15,6 @@ that algo's name, so clients learn exactly what is missing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from router.domain.commands import AlgoParams
@@ -27,12 +26,6 @@ from .sweep import SweepAlgo
 _SWEEP_LIMIT_TYPES = (None, LimitType.MARKET, LimitType.MARKET_ARRIVAL, LimitType.PRC)
 _SIMPLE = (None, LimitClass.SIMPLE)
 _NO_POST = (None, BalanceHandling.NO_POST)
-
-
-@dataclass(frozen=True, slots=True)
-class AlgoChoice:
-    name: str
-    factory: Callable[[AlgoContext], Algo] | None   # None: known but not available yet
 
 
 ALGOS: dict[str, Callable[[AlgoContext], Algo]] = {"sweep": SweepAlgo}

@@ -5,6 +5,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -91,7 +92,7 @@ def client(side, qty, symbol, limit, algo, limit_type, tif, exchanges, host, por
     if exchanges:
         extra.append((5082, exchanges))
     tif_code = {"day": "0", "ioc": "3", "gtc": "1"}[tif]
-    cl_ord_id = f"C{abs(hash((symbol, qty, side))) % 10**8}-{__import__('time').time_ns() % 10**9}"
+    cl_ord_id = f"CLI-{time.time_ns()}"          # unique per run: ClOrdIDs are never reused
     with FixClient(host, port, sender, target, password=password) as session:
         session.send("D", new_order_fields(cl_ord_id, _SIDES[side], qty, symbol, limit, tif=tif_code, extra=extra))
         messages = session.until(is_final_report, timeout=wait)

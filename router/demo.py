@@ -87,13 +87,13 @@ def _run_script(s: _Script) -> None:
     s.send("2. sell above visible size, IOC (one synchronized wave, balance canceled)", "D2", "2", 400, PUT,
            round(put.bid - 0.10, 2), tif="3")
 
-    spy = s.nbbo(SPY)
+
     s.send("3. buy at arrival far side (5098=1 MarketArrival), market order", "D3", "1", 25, SPY, None,
            extra=[(5098, "1")])
 
     call = s.nbbo(CALL)
     passive = round(call.bid - 0.50, 2)
-    s.console.print(f"[bold]4. a resting buy below the market, then replaced up to the offer[/bold]")
+    s.console.print("[bold]4. a resting buy below the market, then replaced up to the offer[/bold]")
     s.client.send("D", new_order_fields("D4", "1", 30, CALL, passive, extra=SWEEP))
     s.collect("D4", until_final=False, timeout=1.0)
     call = s.nbbo(CALL)
@@ -101,7 +101,7 @@ def _run_script(s: _Script) -> None:
                         (44, f"{call.ask + 0.05:.2f}")])
     s.collect("D4R")
 
-    s.console.print(f"[bold]5. a resting sell above the market, then canceled[/bold]")
+    s.console.print("[bold]5. a resting sell above the market, then canceled[/bold]")
     s.client.send("D", new_order_fields("D5", "2", 20, CALL, round(call.ask + 1.00, 2), extra=SWEEP))
     s.collect("D5", until_final=False, timeout=1.0)
     s.client.send("F", [(11, "D5C"), (41, "D5"), (55, CALL), (54, "2"), (60, _now())])

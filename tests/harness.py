@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from router.app import System, build_system, load_settings
-from router.clock import NANOS_PER_SECOND, SimClock, datetime_to_ns
+from router.clock import NANOS_PER_SECOND, SimClock
 from router.config import EngineConfig
 from router.domain.commands import AlgoParams, CancelOrder, InstrumentSpec, NewOrder, ReplaceOrder
 from router.domain.enums import OrdType, Side, TimeInForce
-from router.domain.events import BookLevel, BookUpdate, ExecReport
+from router.domain.events import ExecReport
 from router.engine import ClientRequest
 
 START = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)

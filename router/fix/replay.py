@@ -16,9 +16,8 @@ import quickfix as fix
 
 from router.app import Settings, build_system
 from router.clock import NANOS_PER_SECOND, SimClock, datetime_to_ns
-from router.domain.events import ClientReport
 
-from .acceptor import DICTIONARY, session_accounts  # noqa: F401  (DICTIONARY: same rules as live)
+from .acceptor import DICTIONARY
 from .codec import SOH, SUPPORTED_MSG_TYPES, decode, encode, split_fields
 
 _ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})

@@ -1,7 +1,6 @@
 """Several sessions, logon passwords, a restart in the middle of an order, and the CLI faces."""
 from __future__ import annotations
 
-import time
 
 import pytest
 from click.testing import CliRunner

@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from router.domain.commands import NewOrder
 from router.domain.enums import ExecType, LimitType, OrderHandling, OrdStatus, Side, SRTimeInForce
 from router.domain.events import ExecReport
 from router.fix.codec import decode, encode, format_utc, parse_utc

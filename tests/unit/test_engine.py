@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from router.domain.enums import ExecType, LimitType, OrdStatus, Side, SRTimeInForce, TimeInForce
-from router.domain.events import CancelRejectReport, ChildFilled, ExecReport, MassCancelReportOut
+from router.domain.events import CancelRejectReport, ChildFilled, MassCancelReportOut
 from router.domain.commands import MassCancel, OrderStatusQuery
 from router.domain.enums import MassCancelType
 from router.engine import ClientRequest

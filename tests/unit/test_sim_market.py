@@ -2,7 +2,6 @@
 after the underlier moves."""
 from __future__ import annotations
 
-from router.clock import NANOS_PER_SECOND
 from router.domain.enums import Side
 from tests.harness import CALL, Harness
 
@@ -33,7 +32,6 @@ def test_quotes_straddle_fair_value_on_every_venue_and_underlier_is_quoted():
 
 
 def test_quotes_are_stale_until_each_venue_reacts():
-    import numpy as np
     from router.market.quoting import quote_prices
     from tests.harness import START
     from router.clock import datetime_to_ns
