@@ -82,3 +82,26 @@ def test_a_failing_batch_writes_nothing(store: Store) -> None:
     assert store.meta() == {"n": "1"} and store.last_journal_seq() == 1
     store.commit_batch([entry(2)], [make_parent("P9")])
     assert [p.order_id for p in store.parents()] == ["P1", "P9"]
+
+
+def test_engine_restart_mid_order_on_postgresql(store: Store) -> None:
+    """The whole engine journaling to PostgreSQL: an order interrupted mid-way completes after a
+    restart from the store, with no child sent twice."""
+    from router.domain.enums import OrdStatus, Side
+    from router.server import restore_from_store
+    from tests.harness import CALL, Harness
+
+    first = Harness(persistence=store)
+    first.quote("XCBO", CALL, asks=[(5.00, 10)])
+    first.new("PG1", Side.BUY, 30, 5.00)
+    first.settle(0.1)
+    second = Harness(persistence=store, start=first.now())
+    second.engine.restore(restore_from_store(store))
+    second.quote("ARCO", CALL, asks=[(5.00, 40)])
+    second.settle(0.1)
+    parent = second.engine.parents["P1"]
+    assert parent.status is OrdStatus.FILLED and parent.cum_qty == 30
+    children = store.children("P1")
+    assert len({c.child_id for c in children}) == len(children) >= 2
+    assert sum(f.qty for f in store.fills("P1")) == 30
+    assert [e.kind for e in store.iter_journal()].count("fix_in") == 1
