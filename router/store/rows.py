@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any, Mapping
 
 from router.domain.commands import AlgoParams
@@ -21,8 +22,31 @@ _PENDING_FIELDS = tuple(f.name for f in fields(PendingChange))
 _JOURNAL_FIELDS = tuple(f.name for f in fields(JournalEntry))
 
 
+_GETTERS: dict[tuple[str, ...], attrgetter] = {}
+
+
 def _values(obj: object, names: tuple[str, ...]) -> Row:
-    return {name: getattr(obj, name) for name in names}
+    getter = _GETTERS.get(names)
+    if getter is None:
+        getter = _GETTERS[names] = attrgetter(*names)
+    return dict(zip(names, getter(obj)))
+
+
+# A parent's AlgoParams never change (frozen), but the parent row is rewritten on every change
+# of state: serialise each one once. Entries hold the object, so an id is never reused.
+_ALGO_JSON: dict[int, tuple[AlgoParams, str]] = {}
+_ALGO_JSON_MAX = 50_000
+
+
+def _algo_json(algo: AlgoParams) -> str:
+    cached = _ALGO_JSON.get(id(algo))
+    if cached is not None and cached[0] is algo:
+        return cached[1]
+    if len(_ALGO_JSON) >= _ALGO_JSON_MAX:
+        _ALGO_JSON.clear()
+    text = algo.model_dump_json()
+    _ALGO_JSON[id(algo)] = (algo, text)
+    return text
 
 
 def journal_to_row(entry: JournalEntry) -> Row:
@@ -37,7 +61,7 @@ def parent_to_row(parent: ParentOrder) -> Row:
     row = _values(parent, _PARENT_FIELDS)
     row.update(side=parent.side.value, ord_type=parent.ord_type.value,
                time_in_force=parent.time_in_force.value, status=parent.status.value,
-               algo=parent.algo.model_dump_json(),
+               algo=_algo_json(parent.algo),
                pending=None if parent.pending is None else _pending_to_json(parent.pending),
                cl_ord_ids=json.dumps(parent.cl_ord_ids))
     return row

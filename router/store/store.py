@@ -9,6 +9,8 @@ Writes use Core statements with executemany: one round trip per table and batch.
 """
 from __future__ import annotations
 
+from operator import itemgetter
+
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,8 +112,8 @@ class Store:
                 if driver is None:
                     self._writer.execute(statement, rows)
                 else:
-                    sql, names = driver
-                    self._writer.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+                    sql, ordered = driver
+                    self._writer.exec_driver_sql(sql, [ordered(row) for row in rows])
 
     def load_working(self) -> RestoredState:
         """Parents not done, with all their children and fills, read in one transaction."""
@@ -192,11 +194,14 @@ class Store:
         self.close()
 
 
-def _positional_sql(statement: Executable, dialect) -> tuple[str, tuple[str, ...]]:
+def _positional_sql(statement: Executable, dialect) -> tuple[str, Callable[[dict], tuple]]:
+    """The statement as driver SQL, and a function putting a row's values in its parameter order."""
     compiled = statement.compile(dialect=dialect, column_keys=None)
     if not compiled.positional:
         raise ValueError("expected a positional paramstyle")
-    return str(compiled), tuple(compiled.positiontup)
+    names = tuple(compiled.positiontup)
+    getter = itemgetter(*names)
+    return str(compiled), (getter if len(names) > 1 else lambda row: (getter(row),))
 
 
 def _upsert(dialect_insert: Callable[[Table], Any], table: Table, batch: bool) -> Executable:
