@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from router.app import Settings
-from router.fix.client import FixClient, is_final_report, new_order_fields
+from router.fix.client import FixClient, fix_time, is_final_report, new_order_fields
 from router.server import RouterServer
 
 SWEEP = [(5094, "1"), (5096, "0"), (5100, "0"), (5102, "0")]
@@ -97,23 +97,18 @@ def _run_script(s: _Script) -> None:
     s.client.send("D", new_order_fields("D4", "1", 30, CALL, passive, extra=SWEEP))
     s.collect("D4", until_final=False, timeout=1.0)
     call = s.nbbo(CALL)
-    s.client.send("G", [(11, "D4R"), (41, "D4"), (55, CALL), (54, "1"), (60, _now()), (38, "30"), (40, "2"),
+    s.client.send("G", [(11, "D4R"), (41, "D4"), (55, CALL), (54, "1"), (60, fix_time()), (38, "30"), (40, "2"),
                         (44, f"{call.ask + 0.05:.2f}")])
     s.collect("D4R")
 
     s.console.print("[bold]5. a resting sell above the market, then canceled[/bold]")
     s.client.send("D", new_order_fields("D5", "2", 20, CALL, round(call.ask + 1.00, 2), extra=SWEEP))
     s.collect("D5", until_final=False, timeout=1.0)
-    s.client.send("F", [(11, "D5C"), (41, "D5"), (55, CALL), (54, "2"), (60, _now())])
+    s.client.send("F", [(11, "D5C"), (41, "D5"), (55, CALL), (54, "2"), (60, fix_time())])
     s.collect("D5C")
 
     s.send("6. rejected: OrderVolLimit out of range", "D6", "1", 5, CALL, 5.00, extra=[(5098, "9"), (5116, "12.5")])
     s.send("7. rejected: unknown instrument", "D7", "1", 5, "AAPL  261218C00999000", 1.00)
-
-
-def _now() -> str:
-    from router.fix.client import fix_time
-    return fix_time()
 
 
 def _print_blotter(server: RouterServer, console: Console) -> None:

@@ -25,7 +25,7 @@ from router.domain.commands import (CancelOrder, ClientCommand, MassCancel, NewM
 from router.domain.enums import (CxlRejReason, ExecType, MassCancelType, OrdRejReason, OrdStatus, OrdType,
                                  SRRejectCode, SRTimeInForce, TimeInForce)
 from router.domain.events import (BookUpdate, BusinessRejectReport, CancelChild, CancelRejectReport, ChildAccepted,
-                                  ChildCanceled, ChildFilled, ChildRejected, ClientReport, ExecReport,
+                                  ChildCanceled, ChildFilled, ChildRejected, ClientReport, ExecReport, JournalEntry,
                                   MassCancelReportOut, SubmitChild, TradePrint, VenueReport)
 from router.domain.instruments import Instrument
 from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
@@ -43,19 +43,10 @@ class InvariantError(RuntimeError):
     """The engine found its own state impossible (an overfill, a fill on a done order)."""
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRecord:
-    seq: int
-    ts_ns: int
-    kind: str
-    session: str | None
-    payload: str
-
-
 class Persistence(Protocol):
     """What the engine needs from the store (router.store.Store implements it)."""
 
-    def commit_batch(self, journal: list, parents: Iterable[ParentOrder], children: Iterable[ChildOrder],
+    def commit_batch(self, journal: list[JournalEntry], parents: Iterable[ParentOrder], children: Iterable[ChildOrder],
                      fills: Iterable[Fill], meta: dict[str, str] | None = None) -> None: ...
 
 
@@ -108,7 +99,6 @@ class Engine:
         self.children: dict[str, ChildOrder] = {}
         self._children_of: dict[str, list[str]] = {}
         self._by_cl_ord_id: dict[tuple[str, str], str] = {}      # (session, ClOrdID) -> order id, whole chains
-        self._working_by_symbol: dict[str, set[str]] = {}
         self._working_by_account: dict[str, set[str]] = {}
         self._waiters = LiquidityWaiters()
         self._day_close_cache: dict[int, tuple[int, int]] = {}
@@ -118,7 +108,7 @@ class Engine:
         self._journal_seq = 0
 
         # the batch in progress
-        self._journal: list[JournalRecord] = []
+        self._journal: list[JournalEntry] = []
         self._dirty_parents: dict[str, ParentOrder] = {}
         self._dirty_children: dict[str, ChildOrder] = {}
         self._new_fills: list[Fill] = []
@@ -128,7 +118,6 @@ class Engine:
         self.inbox: "queue.SimpleQueue[object]" = queue.SimpleQueue()
         self._in_batch = False
         self._thread: threading.Thread | None = None
-        self._wakeup = threading.Event()
 
     # ------------------------------------------------------------------ driving
 
@@ -138,11 +127,6 @@ class Engine:
         self._handle_safely(event)
         if not self._in_batch:
             self._flush()
-
-    def dispatch_batch(self, events: list[object]) -> None:
-        for event in events:
-            self._handle_safely(event)
-        self._flush()
 
     def post(self, event: object) -> None:
         """Thread-safe: queue an event for the engine thread."""
@@ -243,7 +227,7 @@ class Engine:
     def _journal_add(self, kind: str, session: str | None, payload: object) -> None:
         self._journal_seq += 1
         text = payload if isinstance(payload, str) else json.dumps(payload, default=str, separators=(",", ":"))
-        self._journal.append(JournalRecord(self._journal_seq, self.clock.now_ns(), kind, session, text))
+        self._journal.append(JournalEntry(self._journal_seq, self.clock.now_ns(), kind, session, text))
 
     def _touch(self, parent: ParentOrder) -> None:
         self._dirty_parents[parent.order_id] = parent
@@ -369,7 +353,6 @@ class Engine:
         self.parents[order_id] = parent
         self._by_cl_ord_id[(session, cmd.cl_ord_id)] = order_id
         self._children_of[order_id] = []
-        self._working_by_symbol.setdefault(parent.symbol, set()).add(order_id)
         self._working_by_account.setdefault(account, set()).add(order_id)
         self._touch(parent)
         # PendingNew lasts while the order is validated and journaled, inside this batch. By default
@@ -625,10 +608,9 @@ class Engine:
         timer = self._expiry_timers.pop(parent.order_id, None)
         if timer is not None:
             timer.cancel()
-        for index, key in ((self._working_by_symbol, parent.symbol), (self._working_by_account, parent.account)):
-            working = index.get(key)
-            if working is not None:
-                working.discard(parent.order_id)
+        working = self._working_by_account.get(parent.account)
+        if working is not None:
+            working.discard(parent.order_id)
 
     def _open_children(self, order_id: str) -> list[ChildOrder]:
         return [c for cid in self._children_of.get(order_id, ()) if (c := self.children[cid]).is_open]
@@ -795,7 +777,6 @@ class Engine:
             instrument = self.securities.get(parent.symbol)
             if instrument is None or not parent.is_working:
                 continue
-            self._working_by_symbol.setdefault(parent.symbol, set()).add(parent.order_id)
             self._working_by_account.setdefault(parent.account, set()).add(parent.order_id)
             self._algos[parent.order_id] = create_algo(parent.algo_name, _ParentContext(self, parent, instrument))
             self._arm_expiry(parent)

@@ -7,6 +7,18 @@ from dataclasses import dataclass, field
 from .enums import ExecType, OrdStatus, Side, TimeInForce
 
 
+# ---- the journal
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One inbound event (or engine decision), durable before its effects leave the process."""
+    seq: int                # assigned by the engine, strictly increasing
+    ts_ns: int              # engine clock time when the event was handled
+    kind: str               # "fix_in", "venue_report", "child_out", "timer", ...
+    session: str | None     # FIX session for client events, else None
+    payload: str            # the raw FIX message, or the event as JSON
+
+
 # ---- inbound, from venues (in sim they arrive through the clock with the venue's latency)
 
 @dataclass(frozen=True, slots=True)

@@ -147,8 +147,9 @@ class RouterApplication(fix.Application):
             pairs = split_fields(raw)
             header = dict(pairs[:8])          # BeginString, BodyLength, MsgType, ... lead the message
             msg_type = header.get(35) or message.getHeader().getField(35)
-        except Exception:
+        except Exception as exc:
             log.exception("fromApp: unreadable message")
+            self._reply_business_reject(sessionID, "", f"unreadable message: {exc}")
             return
         if msg_type not in SUPPORTED_MSG_TYPES:
             raise fix.UnsupportedMessageType()

@@ -1,13 +1,5 @@
-"""The journal: every inbound event, durable before its effects leave the process."""
-from __future__ import annotations
+"""The journal entry type lives with the other events in router.domain (the engine writes
+entries, the store persists them); re-exported here for the store's callers."""
+from router.domain.events import JournalEntry
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    seq: int                # assigned by the engine, strictly increasing
-    ts_ns: int              # engine clock time when the event was taken from the inbox
-    kind: str               # "fix_in", "venue_report", "timer", "market", ...
-    session: str | None     # FIX session for "fix_in", else None
-    payload: str            # the event as JSON
+__all__ = ["JournalEntry"]
