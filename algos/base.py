@@ -1,70 +1,166 @@
-"""The algo protocol and the context the engine gives each algo.
+"""The algo protocol and the context the engine gives each algo (version 2).
 
-An algo decides *when*, *how much* and *at what limit* to trade. Venue choice belongs to the
-smart order router behind ``AlgoContext.take``, and every child passes the risk checks there,
-so an algo cannot send a child the parent would not allow.
+An algo decides *what should be working*: what to take now, what to rest where and at what
+price. The child order manager behind the context executes it: it makes the child IDs, runs
+every child through the risk checks, keeps one request in flight per child (a newer target
+supersedes a queued one), and turns venue reports into the events below. Nothing here is
+specific to one algo.
+
+Event rules the runtime guarantees:
+- no timer, market or book callback reaches an algo whose parent is pending cancel or
+  replace, or done;
+- ``on_market(symbol)`` is conflated: at most one call per subscribed symbol per engine batch,
+  after the batch's market data is applied, so the algo always sees the latest book;
+- ``save_state`` is called whenever the parent is written, so the algo's state is durable in
+  the same commit as the parent; ``load_state`` hands it back after a restart, before
+  ``resume``.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, Sequence
 
+from router.domain.enums import ChildRole, Side, TimeInForce
 from router.domain.instruments import Instrument
-from router.domain.orders import ChildOrder, ParentOrder
-from router.market.books import InstrumentBook
+from router.domain.orders import ChildOrder, Fill, ParentOrder
+from router.market.books import InstrumentBook, Nbbo
+from router.market.pricing import Greeks
+
+
+@dataclass(frozen=True, slots=True)
+class ParentChange:
+    """A client replace, applied: the parent's terms before it. The parent holds the new ones."""
+    old_qty: int
+    old_price: float | None
 
 
 class AlgoContext(Protocol):
+    # ---- the parent
     @property
     def parent(self) -> ParentOrder: ...
 
-    @property
-    def instrument(self) -> Instrument: ...
-
     def now_ns(self) -> int: ...
 
-    def book(self) -> InstrumentBook: ...
+    # ---- market: any symbol; ``symbol=None`` means the parent's own
+    def instrument(self, symbol: str | None = None) -> Instrument | None: ...
 
-    def open_children(self) -> list[ChildOrder]: ...
+    def book(self, symbol: str | None = None) -> InstrumentBook: ...
+
+    def underlier_quote(self) -> Nbbo:
+        """The NBBO of the parent's underlier (its own NBBO when the parent is not an option)."""
+
+    def greeks(self, symbol: str | None = None, *, underlier: float | None = None) -> Greeks | None:
+        """Model price and greeks of an option (at the underlier's mid unless ``underlier`` is
+        given), with the parent's rate and dividend overrides; None without an underlier price."""
+
+    def implied_vol(self, price: float, symbol: str | None = None) -> float | None: ...
+
+    def market_rate(self) -> float:
+        """The market's risk-free rate (before the order's RateOverride 5118)."""
+
+    def subscribe(self, symbol: str) -> None:
+        """Call ``on_market(symbol)`` after each batch in which the symbol's book changed."""
+
+    def unsubscribe(self, symbol: str) -> None: ...
+
+    # ---- orders
+    def take(self, qty: int, limit: float, *, symbol: str | None = None, side: Side | None = None,
+             venues: tuple[str, ...] = (), max_children: int | None = None,
+             role: ChildRole = ChildRole.WORK, short_sale: bool = False) -> list[ChildOrder]:
+        """Marketable IOC children for up to ``qty`` at ``limit`` through the SOR; the children made."""
+
+    def post(self, symbol: str | None, side: Side | None, qty: int, price: float, *, venue: str | None = None,
+             post_only: bool = True, display_qty: int | None = None, tif: TimeInForce = TimeInForce.DAY,
+             role: ChildRole = ChildRole.WORK, short_sale: bool = False) -> ChildOrder | None:
+        """Rest a child. ``venue=None`` lets the SOR choose (maker rebate first, then displayed
+        size). None when the child risk checks block it (journaled)."""
+
+    def replace(self, child: ChildOrder, qty: int | None = None, price: float | None = None) -> None:
+        """Amend a resting child (total OrderQty and/or price). Sent at once if nothing is in flight
+        for the child, otherwise queued; a newer target replaces a queued one."""
+
+    def cancel(self, child: ChildOrder) -> None: ...
+
+    def open_children(self, role: ChildRole | None = ChildRole.WORK) -> list[ChildOrder]:
+        """Open children of the parent with this role (None: every role)."""
 
     def children_sent(self) -> int: ...
 
-    def take(self, qty: int, limit: float, *, venues: tuple[str, ...], max_children: int | None) -> list[ChildOrder]:
-        """Route marketable IOC children for up to ``qty`` at ``limit``; returns the children made."""
+    # ---- time
+    def set_timer(self, name: str, at_ns: int) -> None:
+        """Call ``on_timer(name)`` at ``at_ns``; setting a name again moves that timer."""
 
-    def cancel_child(self, child: ChildOrder) -> None: ...
-
-    def wake_at(self, at_ns: int) -> None:
-        """Call ``on_timer`` at this time."""
-
-    def finish(self, text: str) -> None:
-        """Stop working: pull open children and cancel the parent's balance, reporting ``text``."""
+    def cancel_timer(self, name: str) -> None: ...
 
     def wait_for_liquidity(self, limit: float | None) -> None:
         """Call ``on_book`` once the far side reaches ``limit`` (None: on every book update)."""
 
-    def market_through_ticks(self) -> int: ...
+    # ---- the end
+    def finish(self, text: str) -> None:
+        """Stop working: pull open children and cancel the parent's balance, reporting ``text``."""
+
+    def hold(self, text: str) -> None:
+        """Pull every open WORK child and keep the parent working (a hold until the algo resumes)."""
 
 
 class Algo(ABC):
-    name: str = "algo"
+    name: ClassVar[str] = "algo"
+    # Custom tags (beyond the sweep's common set) this algo gives an effect; an order carrying a
+    # behavioural tag its algo does not read is rejected (registry.py).
+    reads_tags: ClassVar[frozenset[int]] = frozenset()
+    # True: the runtime calls ``on_underlier_batch`` once per underlier update for every parent
+    # of this class on that underlier, instead of ``on_market`` one by one.
+    tied_to_underlier: ClassVar[bool] = False
 
-    def __init__(self, ctx: AlgoContext) -> None:
+    def __init__(self, ctx: AlgoContext, settings: Any = None) -> None:
         self.ctx = ctx
+        self.settings = settings
 
     @abstractmethod
     def start(self) -> None:
         """The parent was accepted: begin working it."""
 
     def resume(self) -> None:
-        """The parent was restored after a restart, or changed by a replace."""
+        """The parent was restored after a restart (state already loaded)."""
         self.start()
+
+    # ---- events
+    def on_market(self, symbol: str) -> None:
+        """A subscribed symbol's book changed in the last batch."""
 
     def on_book(self) -> None:
         """The market reached the price given to ``wait_for_liquidity``."""
 
+    def on_child_accepted(self, child: ChildOrder) -> None: ...
+
+    def on_fill(self, child: ChildOrder, fill: Fill) -> None: ...
+
+    def on_child_replaced(self, child: ChildOrder) -> None: ...
+
+    def on_child_rejected(self, child: ChildOrder, reason: str) -> None:
+        """A submit, replace or cancel was refused by the venue (a refused replace leaves the
+        child working on its old terms)."""
+
     def on_child_done(self, child: ChildOrder) -> None:
         """A child reached a final state (filled, canceled or rejected)."""
 
-    def on_timer(self) -> None:
-        """A wake-up asked for with ``wake_at``."""
+    def on_timer(self, name: str) -> None: ...
+
+    def on_parent_change(self, change: ParentChange) -> None:
+        """A client replace was applied. Children that would break the new terms were already
+        reduced or pulled by the order manager; the algo decides the rest."""
+        self.resume()
+
+    @classmethod
+    def on_underlier_batch(cls, algos: Sequence["Algo"], underlier: str) -> None:
+        """The underlier's book changed; ``algos`` are this class's working parents on it."""
+        for algo in algos:
+            algo.on_market(underlier)
+
+    # ---- durable state
+    def save_state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        """The dict ``save_state`` returned before a restart."""

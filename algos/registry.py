@@ -3,32 +3,87 @@
 | 5094 OrderHandling | 5096 BalanceHandling | 5100 TakeClass | 5102 MakeClass | 5098 LimitType | Algo |
 |---|---|---|---|---|---|
 | absent, 1 ActiveTaker, 19 SweepTake | absent, 0 NoPost | absent, 0 Simple | absent, 0 Simple | absent, 0 Market, 1 MarketArrival, 2 Prc | sweep |
-| 1 ActiveTaker | 4 PostLimit, or any post type | 0 Simple | 0 Simple | Vol/tied types (3-13) or Prc | volatility |
+| 1 ActiveTaker | any post type (1-12) | 0 Simple | 0 Simple | any, or absent with a post type; tied types (3-19) select it even without one | volatility |
 | 1 ActiveTaker | 0 NoPost | 1 Surface, 2 Probability, 3 SurfProb | any | any | alpha_taking |
 | 2 PostOnly | any post type | any | 1, 2, 3 | any | alpha_making |
 | 1 ActiveTaker | a post type | 1, 2, 3 | any | any | alpha_taking + alpha_making |
 | 8 Legger, 9 Seeker, 10 SeekerLegger (NewOrderMultileg) | | | | | multileg |
 | 6 Facilitate | | | | | facilitation |
 
-Only the sweep is implemented so far; a parent that selects another algo is rejected with
-that algo's name, so clients learn exactly what is missing.
+A parent that selects an algo not built yet is rejected with that algo's name, so clients
+learn exactly what is missing. No tag is accepted and ignored: an order carrying a behavioural
+tag its algo does not read is rejected with the tag's number and name (``unread_tags``).
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from router.domain.commands import AlgoParams
-from router.domain.enums import BalanceHandling, LimitClass, LimitType, OrderHandling
+from router.domain.enums import BalanceHandling, HedgeMode, LimitClass, LimitType, OrderHandling, StartType
+from router.domain.instruments import Instrument
 
 from .base import Algo, AlgoContext
 from .sweep import SweepAlgo
+from .volatility import VolatilityAlgo
 
 _SWEEP_LIMIT_TYPES = (None, LimitType.MARKET, LimitType.MARKET_ARRIVAL, LimitType.PRC)
 _SIMPLE = (None, LimitClass.SIMPLE)
 _NO_POST = (None, BalanceHandling.NO_POST)
 
 
-ALGOS: dict[str, Callable[[AlgoContext], Algo]] = {"sweep": SweepAlgo}
+ALGOS: dict[str, type[Algo]] = {"sweep": SweepAlgo, "volatility": VolatilityAlgo}
+
+# Tags every algo gives an effect: selection, venues, sizes, time in force, the static limit.
+COMMON_TAGS = frozenset({5044, 5080, 5082, 5084, 5086, 5088, 5094, 5096, 5098, 5100, 5102, 5106, 5126})
+# Read by the auto-hedger, whatever the algo: the mode, the hedge ClOrdID, the short-sale flag,
+# and the pricing inputs of the delta it hedges.
+HEDGE_TAGS = frozenset({5152, 5010, 5172, 5108, 5110, 5112, 5114, 5118, 5120, 5122, 5124})
+# Identification and booking: they change no behaviour, so every algo accepts them.
+INFORMATIONAL_TAGS = frozenset({5012, 5014, 5020, 5022, 5023, 5024, 5026, 5034, 5036, 5166, 5167, 5168, 5170,
+                                5176, 5178, 5180, 5250, 5290, 5291, 5410})
+
+_FIELD_TAGS = {
+    "order_handling": 5094, "balance_handling": 5096, "limit_type": 5098, "take_limit_class": 5100,
+    "make_limit_class": 5102, "exchanges": 5082, "max_child_orders": 5080, "active_size": 5044,
+    "sr_time_in_force": 5084, "order_duration_s": 5086, "good_till": 5088, "vol_limit": 5116,
+    "order_prc_limit": 5106, "order_prc_offset": 5126, "rate_override": 5118, "sdiv_override": 5120,
+    "ddiv_override": 5122, "override_code": 5124, "take_surface_prc_offset": 5140,
+    "take_surface_vol_offset": 5142, "make_surface_prc_offset": 5144, "make_surface_vol_offset": 5146,
+    "order_ref_uprc": 5108, "order_ref_delta": 5110, "order_ref_gamma": 5112, "order_ref_theta": 5114,
+    "cxl_uprc_range": 5072, "min_ubid": 5074, "max_uask": 5076, "min_option_px": 5078, "auto_hedge": 5152,
+    "alt_auto_hedge_id": 5010, "short_sale_flag": 5172, "start_type": 5090, "slice_count": 5056,
+    "take_reach": 5104, "strategy": 5034,
+}
+_TAG_NAMES = {5056: "SRProgressSliceCnt/TwapSliceCount", 5090: "SRStartType", 5104: "SRTakeReachRule",
+              5116: "SROrderVolLimit", 5140: "SRTakeSurfPrcOffset", 5142: "SRTakeSurfVolOffset",
+              5144: "SRMakeSurfPrcOffset", 5146: "SRMakeSurfVolOffset", 5072: "SRCxlUPrcRange",
+              5074: "SRMinUBid", 5076: "SRMaxUAsk", 5078: "SRMinOptionPx", 5172: "SRShortSaleFlag",
+              5108: "SROrderRefUPrc", 5110: "SROrderRefDelta", 5112: "SROrderRefGamma", 5114: "SROrderRefTheta",
+              5118: "SRRateOverride", 5120: "SRSDivOverride", 5122: "SRDDivOverride", 5124: "SROverrideCode",
+              5010: "SRAltAutoHedgeId"}
+
+
+def tags_given(params: AlgoParams) -> set[int]:
+    """The custom tags an order actually carries (a field left at its default was not sent)."""
+    given = {_FIELD_TAGS[name] for name in params.model_fields_set if name in _FIELD_TAGS}
+    if params.start_type is StartType.IMMEDIATE:
+        given.discard(5090)       # the default: nothing to do
+    return given | set(params.extra)
+
+
+def unread_tags(algo_name: str, params: AlgoParams, instrument: Instrument | None = None) -> list[tuple[int, str]]:
+    """(tag, name) of every behavioural tag the order carries that neither its algo nor the
+    auto-hedger gives an effect."""
+    algo_class = ALGOS.get(algo_name)
+    if algo_class is None:
+        return []
+    allowed = COMMON_TAGS | INFORMATIONAL_TAGS | algo_class.reads_tags
+    hedged = params.auto_hedge not in (None, HedgeMode.NO_HEDGE)
+    if hedged:
+        allowed |= HEDGE_TAGS
+    elif params.auto_hedge is HedgeMode.NO_HEDGE:
+        allowed |= {5152}
+    return [(tag, _TAG_NAMES.get(tag, "custom tag")) for tag in sorted(tags_given(params) - allowed)]
 
 
 def choose_algo(params: AlgoParams) -> str:
@@ -52,8 +107,11 @@ def choose_algo(params: AlgoParams) -> str:
     return f"handling_{handling.name.lower()}"
 
 
-def create_algo(name: str, ctx: AlgoContext) -> Algo:
-    return ALGOS[name](ctx)
+def create_algo(name: str, ctx: AlgoContext, settings: Any = None) -> Algo:
+    """``settings`` is the router's AlgoSettings; each algo gets its own section."""
+    algo_class = ALGOS[name]
+    own = getattr(settings, algo_class.name, None) if settings is not None else None
+    return algo_class(ctx, own)
 
 
 def is_available(name: str) -> bool:

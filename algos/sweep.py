@@ -6,10 +6,15 @@ visible size and takes everything visible at or above it. When a wave's children
 back, the next wave goes if liquidity remains. An IOC parent makes one attempt: one wave, or
 as many as ActiveOrderSize needs to offer its whole quantity once, then its balance is
 canceled. Any other parent waits for new liquidity on book updates until it expires.
+
+MarketArrival's arrival price is the far side when the order arrives; an order that arrives
+with no far side takes the first far side it sees (our rule: otherwise it could never trade).
+The sweep's own state (quantity offered in the IOC attempt) is saved with its parent.
 """
 from __future__ import annotations
 
-from router.domain.enums import LimitType, OrdType, SRTimeInForce, TimeInForce
+from router.config import SweepSettings
+from router.domain.enums import LimitType, OrdType
 from router.domain.orders import ChildOrder
 
 from .base import Algo
@@ -19,23 +24,29 @@ from .limits import sweep_limit
 class SweepAlgo(Algo):
     name = "sweep"
 
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
+    def __init__(self, ctx, settings: SweepSettings | None = None) -> None:
+        super().__init__(ctx, settings or SweepSettings())
         self._offered = 0      # quantity sent so far in this attempt (IOC)
 
     @property
     def _is_ioc(self) -> bool:
-        parent = self.ctx.parent
-        if parent.algo.sr_time_in_force is not None:
-            return parent.algo.sr_time_in_force is SRTimeInForce.IOC
-        return parent.time_in_force is TimeInForce.IOC
+        return self.ctx.parent.is_ioc
+
+    def save_state(self) -> dict:
+        return {"offered": self._offered} if self._offered else {}
+
+    def load_state(self, state: dict) -> None:
+        self._offered = int(state.get("offered", 0))
 
     def start(self) -> None:
+        self._wave()
+
+    def _fix_arrival(self) -> None:
         parent = self.ctx.parent
-        if parent.algo.limit_type is LimitType.MARKET_ARRIVAL and parent.arrival_ask is None and parent.arrival_bid is None:
+        far = parent.arrival_ask if parent.side.is_buy else parent.arrival_bid
+        if parent.algo.limit_type is LimitType.MARKET_ARRIVAL and far is None:
             nbbo = self.ctx.book().nbbo()
             parent.arrival_bid, parent.arrival_ask = nbbo.bid, nbbo.ask
-        self._wave()
 
     @property
     def _limit_moves_with_market(self) -> bool:
@@ -69,7 +80,8 @@ class SweepAlgo(Algo):
             if budget <= 0:
                 ctx.finish(f"MaxChildOrders (5080) of {parent.algo.max_child_orders} used; balance canceled")
                 return
-        limit = sweep_limit(parent, ctx.instrument, ctx.book().nbbo(), ctx.market_through_ticks())
+        self._fix_arrival()
+        limit = sweep_limit(parent, ctx.instrument(), ctx.book().nbbo(), self.settings.market_through_ticks)
         if limit is None:
             if self._is_ioc:
                 ctx.finish("IOC: no market to price the order against; balance canceled")

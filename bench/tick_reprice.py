@@ -3,7 +3,7 @@ the limits of N working orders tied to the underlier, for N = 1k, 10k, 100k.
 
 The chain goes through the simulated market's own code (ChainModel: smile + BSM for every
 option; quote_prices: delta-bucket widths on the tick grid, once per venue). The orders go
-through algos.limits.tied_limits: a mix of price+delta (PrcDe, PrcDeX, PrcDeT) and volatility
+through algos.limits.primary_limits: a mix of price+delta (PrcDe, PrcDeX, PrcDeT) and volatility
 limits (Vol, VolPrc), the latter needing a BSM price per order. Medians of repeated ticks.
 
     python bench/tick_reprice.py [--repeat 30]
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from algos.limits import tied_limits  # noqa: E402
+from algos.limits import LimitInputs, primary_limits  # noqa: E402
 from router.clock import datetime_to_ns  # noqa: E402
 from router.domain.enums import LimitType  # noqa: E402
 from router.domain.instruments import Instrument, InstrumentKind, PutCall, format_osi  # noqa: E402
@@ -43,15 +43,18 @@ def build_chain() -> list[Instrument]:
             for e in EXPIRIES for k in strikes for pc in (PutCall.CALL, PutCall.PUT)]
 
 
-def tied_orders(n: int, chain: ChainModel, fair: np.ndarray, delta: np.ndarray, rng: np.random.Generator) -> dict:
+def tied_orders(n: int, chain: ChainModel, fair: np.ndarray, delta: np.ndarray, rng: np.random.Generator
+                ) -> LimitInputs:
     pick = rng.integers(0, len(chain.options), n)
     kinds = np.array([LimitType.PRC_DE, LimitType.PRC_DE_X, LimitType.PRC_DE_T, LimitType.VOL, LimitType.VOL_PRC])
     years = chain.years(datetime_to_ns(NOW))
-    return dict(limit_type=kinds[rng.integers(0, len(kinds), n)], is_buy=rng.random(n) < 0.5,
-                price=fair[pick], ref_underlier=np.full(n, 200.0), delta=delta[pick], gamma=np.full(n, 0.02),
-                theta=np.full(n, -15.0), elapsed_years=np.full(n, 1e-4), vol_limit=rng.uniform(0.15, 0.45, n),
-                strike=np.array([chain.options[i].strike for i in pick]), years=years[pick],
-                is_call=np.array([chain.options[i].is_call for i in pick]), offset=np.full(n, 0.01))
+    return LimitInputs.of(limit_type=kinds[rng.integers(0, len(kinds), n)], is_buy=rng.random(n) < 0.5,
+                          price=fair[pick], ref_underlier=np.full(n, 200.0), delta=delta[pick],
+                          gamma=np.full(n, 0.02), theta=np.full(n, -15.0), elapsed_years=np.full(n, 1e-4),
+                          vol_limit=rng.uniform(0.15, 0.45, n),
+                          strike=np.array([chain.options[i].strike for i in pick]), years=years[pick],
+                          is_call=np.array([chain.options[i].is_call for i in pick]), offset=np.full(n, 0.01),
+                          rate=np.full(n, 0.04))
 
 
 def median_ms(action, repeat: int) -> float:
@@ -81,7 +84,7 @@ def main() -> None:
     figures = {}
     for n, label in ((1_000, "1k"), (10_000, "10k"), (100_000, "100k")):
         orders = tied_orders(n, chain, fair, delta, rng)
-        figures[label] = median_ms(lambda: tied_limits(**orders, underlier=next(spots), rate=0.04), args.repeat)
+        figures[label] = median_ms(lambda: primary_limits(orders, next(spots)), args.repeat)
         print(f"{n:>7} tied orders: {figures[label]:8.2f} ms  ({figures[label] * 1000 / n:.2f} us/order)")
     print(f"chain of {len(chain.options)} options on {len(VENUE_WIDTHS)} venues: {chain_ms:.2f} ms per tick")
     print(f"chain={len(chain.options)} venues={len(VENUE_WIDTHS)} orders_1k_ms={figures['1k']:.2f} "

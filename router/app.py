@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from router.clock import Clock, ns_to_datetime
-from router.config import (Accounts, EngineConfig, MarketConfig, RouterConfig, VenueConfig, load_accounts,
+from router.config import (Accounts, AlgoSettings, EngineConfig, MarketConfig, RouterConfig, VenueConfig, load_accounts,
                            load_router_config, load_venues, resolve)
 from router.domain.events import ClientReport
 from router.engine import Engine, Persistence
@@ -60,23 +60,29 @@ class System:
 
 def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[VenueConfig], accounts: Accounts,
                  engine_config: EngineConfig, send: Callable[[ClientReport], None],
-                 persistence: Persistence | None = None, background: bool = True) -> System:
+                 persistence: Persistence | None = None, background: bool = True,
+                 algo_settings: AlgoSettings | None = None) -> System:
     securities = SecurityMaster.from_chains(market.underliers, ns_to_datetime(clock.now_ns()).date())
     fees = FeeSchedule.from_configs(venue_configs)
     latency = {v.name: int(v.latency_ms * 1_000_000) for v in venue_configs}
     books = MarketBooks()
-    sor = SmartOrderRouter(fees, latency)
+    equity_venues = {v.name for v in venue_configs if v.kind == "equity"}
+    underliers = {u.symbol for u in securities.underliers()}
+    options = {o.symbol for o in securities.options()}
+    sor = SmartOrderRouter(fees, latency, venue_kinds={v.name: v.kind for v in venue_configs}, underliers=underliers)
     engine_ref: list[Engine] = []
 
     def to_engine(event) -> None:
         engine_ref[0].dispatch(event)
 
     venues = {v.name: SimVenue(v.name, clock, fees, latency[v.name], int(v.market_data_latency_ms * 1_000_000),
-                               to_engine, to_engine) for v in venue_configs}
+                               to_engine, to_engine, symbols=underliers if v.name in equity_venues else options)
+              for v in venue_configs}
     engine = Engine(clock=clock, securities=securities, books=books, sor=sor, venues=venues, accounts=accounts,
-                    config=engine_config, send=send, persistence=persistence)
+                    config=engine_config, send=send, persistence=persistence, algo_settings=algo_settings,
+                    rate=market.rate, fallback_vols={u.symbol: u.vol for u in market.underliers})
     engine_ref.append(engine)
-    flow = BackgroundFlow(clock, list(venues.values()), securities, market, venue_configs, to_engine)
+    flow = BackgroundFlow(clock, list(venues.values()), securities, market, venue_configs)
     if background:
         flow.start()
     return System(clock, engine, securities, venues, flow)

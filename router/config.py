@@ -8,10 +8,11 @@ from __future__ import annotations
 import tomllib
 from datetime import date, time
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -73,10 +74,48 @@ class MarketConfig(_Strict):
 class EngineConfig(_Strict):
     market_through_ticks: int = Field(3, ge=0, description="LimitType=Market: how far through the far side a child may reach")
     max_transact_age_s: float = Field(15.0, gt=0, description="reject orders whose TransactTime is older (the reference's rule)")
-    session_close_utc: time = Field(time(20, 0), description="Day orders expire here")
+    session_close: time = Field(time(16, 0), description="Day orders expire at this local time, Monday to Friday")
+    session_time_zone: str = Field("America/New_York", description="the venue's zone: the close follows its daylight saving")
     batch_max: int = Field(256, ge=1, description="inbox events per group commit")
     ioc_timeout_ms: float = Field(1000.0, gt=0, description="IOC parents end after one attempt or this long")
     report_pending_new: bool = Field(False, description="send an ExecutionReport for PendingNew before New")
+
+    @field_validator("session_time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"session_time_zone {name!r} is not an IANA time zone") from None
+        return name
+
+
+class SweepSettings(_Strict):
+    market_through_ticks: int = Field(3, ge=0, description="LimitType=Market: how far through the far side a child may reach")
+
+
+class VolatilitySettings(_Strict):
+    min_rest_ms: float = Field(50.0, ge=0, description="a resting child is not replaced sooner than this after its last change")
+    max_replaces_per_s: float = Field(10.0, gt=0, description="replaces per child per second, at most")
+
+
+class HedgeSettings(_Strict):
+    threshold_shares: float = Field(1.0, ge=0, description="net unhedged shares before a hedge is sent (per account below)")
+    account_threshold_shares: dict[str, float] = Field(default_factory=dict)
+    round_lot: int = Field(100, ge=1)
+    turn_wait_ms: float = Field(500.0, ge=0, description="AutoTrn: post one tick inside, take after this")
+    mid_timeout_ms: float = Field(2000.0, ge=0, description="AutoMid: post at mid, cross after this")
+    slices: int = Field(10, ge=1, description="Spdr* modes: slices over the window")
+
+    def threshold_for(self, account: str) -> float:
+        return self.account_threshold_shares.get(account, self.threshold_shares)
+
+
+class AlgoSettings(_Strict):
+    sweep: SweepSettings = SweepSettings()
+    volatility: VolatilitySettings = VolatilitySettings()
+    hedge: HedgeSettings = HedgeSettings()
+    pending_timeout_ms: float = Field(2000.0, gt=0, description="a child pending this long is reconciled with its venue")
 
 
 class StoreConfig(_Strict):
@@ -85,6 +124,7 @@ class StoreConfig(_Strict):
 
 class RouterConfig(_Strict):
     engine: EngineConfig = EngineConfig()
+    algos: AlgoSettings = AlgoSettings()
     store: StoreConfig = StoreConfig()
     market: MarketConfig
     sessions: str = "sessions.cfg"
@@ -93,13 +133,16 @@ class RouterConfig(_Strict):
 
 
 class VenueConfig(_Strict):
+    """One simulated exchange. An option venue lists the option chains and charges per contract;
+    an equity venue lists the underliers and charges per share."""
     name: str
-    maker_fee: float = Field(description="$ per contract; negative is a rebate")
-    taker_fee: float
+    kind: Literal["option", "equity"] = "option"
+    maker_fee: float = Field(description="$ per contract (option venue) or per share (equity venue); negative is a rebate")
+    taker_fee: float = Field(description="$ per contract (option venue) or per share (equity venue)")
     latency_ms: float = Field(ge=0, description="one-way order latency")
     market_data_latency_ms: float = Field(0.2, ge=0)
-    quote_width: float = Field(1.0, gt=0, description="the venue market maker's spread, x the delta-bucket width")
-    quoter_reaction_ms: float = Field(5.0, gt=0, description="mean delay before its quotes follow the underlier")
+    quote_width: float = Field(1.0, gt=0, description="option venues: the market maker's spread, x the delta-bucket width")
+    quoter_reaction_ms: float = Field(5.0, gt=0, description="option venues: mean delay before quotes follow the underlier")
 
 
 class AccountLimits(_Strict):

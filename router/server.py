@@ -17,11 +17,7 @@ GC_FREEZE_INTERVAL_NS = 10_000_000_000
 
 
 def restore_from_store(store: Store) -> RestoredState:
-    saved = store.load_working()
-    return RestoredState(parents=saved.parents, children=saved.children, fills=saved.fills,
-                         used_cl_ord_ids=store.load_used_cl_ord_ids(),
-                         next_order_number=int(saved.meta.get("next_order_number", "1")),
-                         journal_seq=saved.last_journal_seq)
+    return store.load_working()
 
 
 class RouterServer:
@@ -39,6 +35,7 @@ class RouterServer:
         self.clock = LiveClock()
         self.system = build_system(clock=self.clock, market=settings.router.market, venue_configs=settings.venues,
                                    accounts=settings.accounts, engine_config=settings.router.engine,
+                                   algo_settings=settings.router.algos,
                                    send=self.app.send, persistence=self.store, background=background)
         self.engine = self.system.engine
         self.acceptor = Acceptor(fix_settings, self.app)

@@ -5,11 +5,11 @@ from datetime import datetime, timezone
 
 from router.app import System, build_system, load_settings
 from router.clock import NANOS_PER_SECOND, SimClock
-from router.config import EngineConfig
+from router.config import AlgoSettings, EngineConfig
 from router.domain.commands import AlgoParams, CancelOrder, InstrumentSpec, NewOrder, ReplaceOrder
 from router.domain.enums import OrdType, Side, TimeInForce
 from router.domain.events import ExecReport
-from router.engine import ClientRequest
+from router.domain.commands import ClientRequest
 
 START = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
 SESSION = "FIX.4.4:ROUTER->CLIENT1"
@@ -18,7 +18,7 @@ CALL = "AAPL  261218C00200000"
 
 class Harness:
     def __init__(self, *, background: bool = False, persistence=None, engine_config: EngineConfig | None = None,
-                 start: datetime = START) -> None:
+                 start: datetime = START, algo_settings: AlgoSettings | None = None) -> None:
         settings = load_settings()
         self.settings = settings
         self.clock = SimClock.at(start)
@@ -26,7 +26,8 @@ class Harness:
         self.system: System = build_system(
             clock=self.clock, market=settings.router.market, venue_configs=settings.venues,
             accounts=settings.accounts, engine_config=engine_config or settings.router.engine,
-            send=self.out.append, persistence=persistence, background=background)
+            send=self.out.append, persistence=persistence, background=background,
+            algo_settings=algo_settings or settings.router.algos)
         self.engine = self.system.engine
         self.venues = self.system.venues
         self._ids = 0
@@ -78,4 +79,4 @@ class Harness:
         return reports[-1]
 
     def children(self, order_id: str):
-        return [c for c in self.engine.children.values() if c.parent_id == order_id]
+        return [c for c in self.engine.orders.children.values() if c.parent_id == order_id]

@@ -1,24 +1,32 @@
-"""The venue adapter template: every venue, simulated or FIX, takes child commands and sends
-reports back through the sink it was built with (on the engine thread)."""
+"""The venue adapter template (protocol v2): every venue, simulated or FIX, takes child commands
+and sends reports back through the sink it was built with (on the engine thread). Every report
+names the child; every refusal carries the venue's reason."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Protocol
 
-from router.domain.events import BookUpdate, CancelChild, SubmitChild, VenueReport
-
-ReportSink = Callable[[VenueReport], None]
-BookSink = Callable[[BookUpdate], None]
+from router.domain.events import CancelChild, ReplaceChild, SubmitChild
 
 
 class VenueAdapter(Protocol):
     name: str
 
     def submit(self, order: SubmitChild) -> None:
-        """Send a child order. Acks, fills and rejects come back through the report sink."""
+        """Send a child order. Back come ChildAccepted and then any ChildFilled; an IOC or FOK
+        remainder ends with ChildCanceled. A refused order (unlisted symbol, a post-only order
+        that would take, a bad qty or price) gets ChildRejected with the reason instead."""
+
+    def replace(self, order: ReplaceChild) -> None:
+        """Change a resting child's total qty (filled included) and/or price. Back comes
+        ChildReplaced with the new total qty and price, then any ChildFilled if the new price
+        crosses; or ChildReplaceRejected with the reason (unknown or finished order, qty not
+        above what has filled, a post-only order that would now take)."""
 
     def cancel(self, order: CancelChild) -> None:
-        """Pull a child order back. A ChildCanceled (or a final fill) comes back."""
+        """Pull a resting child. Back comes ChildCanceled, or ChildCancelRejected when the venue
+        no longer has it (its final fill or cancel is then already on its way)."""
 
     def reconcile(self, child_id: str) -> None:
-        """After a restart: report the venue's current view of a child the router thinks is open.
-        A venue that does not know it reports it canceled."""
+        """Report the venue's current view of a child the router thinks is open (after a restart
+        or a timeout): ChildAccepted then ChildReplaced with the child's total qty and price when
+        it is resting; ChildCanceled("unknown at venue") when it is not."""

@@ -1,7 +1,10 @@
-"""Exchange fee schedules: $ per contract for removing (taker) and adding (maker) liquidity."""
+"""Exchange fee schedules: $ per unit for removing (taker) and adding (maker) liquidity. A unit
+is a contract on an option venue and a share on an equity venue."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from router.domain.enums import Liquidity
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class FeeSchedule:
     def maker(self, venue: str) -> float:
         return self._fees[venue].maker
 
-    def fee(self, venue: str, qty: int, liquidity: str) -> float:
-        per_contract = self.maker(venue) if liquidity == "A" else self.taker(venue)
-        return round(per_contract * qty, 6)
+    def fee(self, venue: str, qty: int, liquidity: Liquidity) -> float:
+        """$ for a fill of ``qty`` units; negative is a rebate."""
+        per_unit = self.maker(venue) if liquidity is Liquidity.ADDED else self.taker(venue)
+        return round(per_unit * qty, 6)

@@ -1,4 +1,5 @@
-"""Smart order routing for marketable orders: which venues get how much.
+"""Smart order routing: which venues get how much of a marketable order, and where a resting
+child should post.
 
 Two regimes, after SpiderRock's sweep description:
 - Below visible size: take the cheapest liquidity first, where cheapest is the all-in price
@@ -8,10 +9,19 @@ Two regimes, after SpiderRock's sweep description:
   showing size within the limit gets a child for all of it, and the sends are staggered by
   venue latency so the children arrive together (a fast venue's fill cannot warn the slow
   venue's quoters before our order lands there).
+
+Resting children (``plan_post``) go where adding liquidity pays best: the biggest rebate, then
+the venue already showing most size at that price on our side (where the price is proven),
+then the name, for a deterministic tie-break.
+
+Option venues and equity venues never mix: an option order only goes to option venues and an
+underlier order only to equity venues.
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from router.domain.enums import Side
 from router.market.books import InstrumentBook
@@ -19,6 +29,8 @@ from router.market.books import InstrumentBook
 from .fees import FeeSchedule
 
 _EPS = 1e-9
+
+VenueKind = Literal["option", "equity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,37 +54,50 @@ class Allocation:
 @dataclass(frozen=True, slots=True)
 class SweepPlan:
     allocations: tuple[Allocation, ...]
-    visible_qty: int
-    mode: str             # "fee" (below visible size) or "liquidity" (at or above)
-
-    @property
-    def qty(self) -> int:
-        return sum(a.qty for a in self.allocations)
+    mode: str             # "fee" (below visible size), "liquidity" (at or above) or "none"
 
 
 class SmartOrderRouter:
-    def __init__(self, fees: FeeSchedule, latency_ns: dict[str, int]) -> None:
+    """``venue_kinds`` names each venue's kind (unnamed venues are option venues);
+    ``underliers`` are the symbols that trade on equity venues, every other symbol on option
+    venues."""
+
+    def __init__(self, fees: FeeSchedule, latency_ns: dict[str, int], *,
+                 venue_kinds: Mapping[str, VenueKind] | None = None, underliers: Collection[str] = ()) -> None:
         self._fees = fees
         self._latency_ns = latency_ns
-
-    @property
-    def venues(self) -> list[str]:
-        return self._fees.venues
+        self._venue_kinds = dict(venue_kinds or {})
+        self._underliers = frozenset(underliers)
 
     def plan_sweep(self, request: SweepRequest, book: InstrumentBook) -> SweepPlan:
-        allowed = [v for v in (request.venues or tuple(self._fees.venues)) if v in self._latency_ns]
+        allowed = self._candidates(book.symbol, request.venues)
         takeable = {v: book.takeable(v, request.side, request.limit) for v in allowed}
         takeable = {v: q for v, q in takeable.items() if q > 0}
         visible = sum(takeable.values())
         if not takeable or request.qty <= 0:
-            return SweepPlan((), visible, "none")
+            return SweepPlan((), "none")
         if request.qty < visible:
             chosen = self._cheapest_fill(request, book, list(takeable))
             mode = "fee"
         else:
             chosen = self._all_liquidity(request, book, takeable)
             mode = "liquidity"
-        return SweepPlan(self._synchronise(chosen), visible, mode)
+        return SweepPlan(self._synchronise(chosen), mode)
+
+    def plan_post(self, side: Side, qty: int, price: float, book: InstrumentBook,
+                  venues: tuple[str, ...] = ()) -> str | None:
+        """The venue for a child resting ``qty`` at ``price`` on ``side``, among ``venues``
+        (empty means all) of the symbol's kind; None when no venue is allowed."""
+        candidates = self._candidates(book.symbol, venues)
+        if qty <= 0 or not candidates:
+            return None
+        return min(candidates, key=lambda v: (self._fees.maker(v), -_shown_at(book, v, side, price), v))
+
+    def _candidates(self, symbol: str, venues: tuple[str, ...]) -> list[str]:
+        """Allowed venues (empty means all) that trade this kind of symbol, in fee-table order."""
+        kind = "equity" if symbol in self._underliers else "option"
+        return [v for v in (venues or tuple(self._fees.venues))
+                if v in self._latency_ns and self._venue_kinds.get(v, "option") == kind]
 
     def _all_liquidity(self, request: SweepRequest, book: InstrumentBook,
                        takeable: dict[str, int]) -> list[tuple[str, int, float]]:
@@ -120,3 +145,7 @@ class SmartOrderRouter:
             return ()
         slowest = max(self._latency_ns[v] for v, _, _ in chosen)
         return tuple(Allocation(v, qty, price, slowest - self._latency_ns[v]) for v, qty, price in chosen)
+
+
+def _shown_at(book: InstrumentBook, venue: str, side: Side, price: float) -> int:
+    return next((level.qty for level in book.levels(venue, side) if abs(level.price - price) <= _EPS), 0)

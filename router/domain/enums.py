@@ -17,10 +17,6 @@ class Side(str, Enum):
     def is_buy(self) -> bool:
         return self is Side.BUY
 
-    @property
-    def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
-
     def opposite(self) -> "Side":
         return Side.SELL if self.is_buy else Side.BUY
 
@@ -144,6 +140,7 @@ class SRRejectCode(IntEnum):
     USER_RISK = 130
     USER_MAX_CN = 131
     TOO_LATE_TO_REDUCE = 166
+    INVLD_AUTO_H = 162
     PEND_CXL_REPL = 167
     INVLD_CXL_REPL = 168
 
@@ -208,10 +205,6 @@ class LimitType(IntEnum):
     SMRT_NORM = 18
     REL_TURN = 19
 
-    @property
-    def needs_vol_limit(self) -> bool:
-        return self in (LimitType.VOL, LimitType.VOL_X, LimitType.VOL_PRC)
-
 
 class LimitClass(IntEnum):
     """SRTakeLimitClass (5100) / SRMakeLimitClass (5102)."""
@@ -224,3 +217,78 @@ class LimitClass(IntEnum):
 class MassCancelType(str, Enum):
     UNDERLYING = "2"
     ALL = "7"
+
+
+class ChildRole(str, Enum):
+    """What a child order is for. WORK counts toward its parent's CumQty; HEDGE is an auto-hedge
+    in the underlier, reported under the hedge ClOrdID (5010); LEG is one leg of a package
+    (the leg number is on the child)."""
+    WORK = "W"
+    HEDGE = "H"
+    LEG = "L"
+
+
+class Liquidity(str, Enum):
+    """Who made the liquidity a fill traded against (stored as A/R; FIX 851 is 1/2)."""
+    ADDED = "A"
+    REMOVED = "R"
+
+    @property
+    def fix_value(self) -> str:
+        return "1" if self is Liquidity.ADDED else "2"
+
+
+class CxlRejResponseTo(str, Enum):
+    """FIX CxlRejResponseTo (434)."""
+    CANCEL = "1"
+    REPLACE = "2"
+
+
+class PendingKind(str, Enum):
+    """What a parent is waiting on before it can change state."""
+    CANCEL = "cancel"
+    REPLACE = "replace"
+    EXPIRE = "expire"
+    FINISH = "finish"          # the algo ended the order (its text says why)
+
+
+class HedgeMode(str, Enum):
+    """SRAutoHedge (5152): how option fills are hedged in the underlier (router/hedge.py)."""
+    NO_HEDGE = "N"
+    FAST_CRX = "X"
+    FAST_DRK = "Y"
+    SLOW_DRK = "Z"
+    AUTO_CRX = "F"
+    AUTO_TRN = "S"
+    AUTO_MID = "M"
+    SPDR_AUTO = "A"
+    SPDR_10S = "1"
+    SPDR_30S = "3"
+    SPDR_90S = "9"
+    SPDR_5M = "5"
+    SPDR_30M = "H"
+    SPDR_DAY = "D"
+    ALPHA_VWAP_1PCT = "V1"
+    ALPHA_VWAP_2PCT = "V2"
+    ALPHA_VWAP_5PCT = "V5"
+    ALPHA_VWAP_25PCT = "V25"
+    STATIC = "T"
+
+
+class ShortSaleFlag(IntEnum):
+    """SRShortSaleFlag (5172)."""
+    LONG = 1
+    SHORT = 2
+    EXEMPT = 3
+    AUTO = 4
+    OPEN = 5
+    CLOSE = 6
+    NA = 7
+    COVER = 8
+
+
+class StartType(IntEnum):
+    """SRStartType (5090)."""
+    IMMEDIATE = 0
+    WAIT_TRIGGER = 1
+    STAGED = 2

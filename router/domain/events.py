@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .enums import ExecType, OrdStatus, Side, TimeInForce
+from .enums import ChildRole, CxlRejResponseTo, ExecType, Liquidity, OrdStatus, Side, TimeInForce
 
 
 # ---- the journal
@@ -20,6 +20,7 @@ class JournalEntry:
 
 
 # ---- inbound, from venues (in sim they arrive through the clock with the venue's latency)
+# Venue protocol v2: every report names the child; every reject carries the venue's reason.
 
 @dataclass(frozen=True, slots=True)
 class ChildAccepted:
@@ -31,11 +32,34 @@ class ChildAccepted:
 class ChildFilled:
     child_id: str
     venue: str
-    exec_id: str
+    exec_id: str            # unique per venue, not across venues
     qty: int
     price: float
-    fee: float
-    liquidity: str = "R"
+    fee: float              # $ for this fill; negative is a rebate
+    liquidity: Liquidity = Liquidity.REMOVED
+
+
+@dataclass(frozen=True, slots=True)
+class ChildReplaced:
+    """The venue applied a replace: the child's total OrderQty and price are now these."""
+    child_id: str
+    venue: str
+    qty: int
+    price: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChildReplaceRejected:
+    child_id: str
+    venue: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChildCancelRejected:
+    child_id: str
+    venue: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +76,10 @@ class ChildRejected:
     reason: str
 
 
-VenueReport = ChildAccepted | ChildFilled | ChildCanceled | ChildRejected
+VenueReport = (ChildAccepted | ChildFilled | ChildReplaced | ChildReplaceRejected | ChildCancelRejected
+               | ChildCanceled | ChildRejected)
+VENUE_REPORT_TYPES = (ChildAccepted, ChildFilled, ChildReplaced, ChildReplaceRejected, ChildCancelRejected,
+                      ChildCanceled, ChildRejected)
 
 
 # ---- inbound market data
@@ -82,9 +109,6 @@ class TradePrint:
     aggressor: Side          # the side that removed liquidity
 
 
-MarketEvent = BookUpdate | TradePrint
-
-
 # ---- outbound, to venues
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +119,21 @@ class SubmitChild:
     side: Side
     qty: int
     price: float
-    time_in_force: TimeInForce
+    time_in_force: TimeInForce          # IOC and FOK never rest; DAY/GTC/GTD rest
+    post_only: bool = False             # rejected by the venue if it would take
+    display_qty: int | None = None      # reserve order: show this much, refresh from the hidden rest
+    short_sale: bool = False            # a sell marked short (equity underliers)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceChild:
+    """Change a resting child's total OrderQty and/or price. ``revision`` counts the child's
+    replaces, so a FIX venue can chain ClOrdIDs (child_id, child_id~1, child_id~2, ...)."""
+    child_id: str
+    venue: str
+    qty: int
+    price: float
+    revision: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +142,7 @@ class CancelChild:
     venue: str
 
 
-VenueCommand = SubmitChild | CancelChild
+VenueCommand = SubmitChild | ReplaceChild | CancelChild
 
 
 # ---- outbound, to FIX clients
@@ -133,8 +171,9 @@ class ExecReport:
     text: str | None = None
     ord_rej_reason: int | None = None
     sr_reject_code: int | None = None
-    liquidity: str | None = None
+    liquidity: Liquidity | None = None
     fee: float | None = None
+    role: ChildRole = ChildRole.WORK     # HEDGE: a hedge execution, reported under the hedge ClOrdID
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +183,7 @@ class CancelRejectReport:
     cl_ord_id: str
     orig_cl_ord_id: str
     ord_status: OrdStatus
-    response_to: str          # "1" cancel, "2" replace
+    response_to: CxlRejResponseTo
     reason: int
     text: str
     transact_ns: int

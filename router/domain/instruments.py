@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
+import numpy as np
+
 
 class InstrumentKind(str, Enum):
     EQUITY = "equity"
@@ -38,6 +40,8 @@ class TickRule:
     """Minimum price increment: ``small_tick`` below ``threshold``, ``large_tick`` at or above.
 
     Penny-pilot classes quote 0.01 below 3.00 and 0.05 above; all-penny classes use 0.01 throughout.
+    The valid prices form a ladder: rung ``r`` is ``r * small_tick`` below the threshold and
+    ``threshold + k * large_tick`` above it, so 2.98, 2.99, 3.00, 3.05 are consecutive rungs.
     """
     small_tick: float = 0.01
     large_tick: float = 0.05
@@ -56,6 +60,49 @@ class TickRule:
         steps = price / tick
         steps = math.floor(steps + 1e-9) if is_buy else math.ceil(steps - 1e-9)
         return round(steps * tick, 6)
+
+    def step(self, price: float, ticks: int) -> float:
+        """``price`` moved ``ticks`` rungs up the ladder (down when negative), one tick size at a
+        time, so a move across the threshold changes the tick size on the way: 3.05 three ticks
+        down is 2.98 on the penny-pilot ladder. A price off the ladder moves from its nearest rung."""
+        return self._price_at(round(self._rung(price)) + ticks)
+
+    def ticks_between(self, low: float, high: float) -> float:
+        """How many rungs ``high`` is above ``low`` (negative when below)."""
+        return self._rung(high) - self._rung(low)
+
+    def step_array(self, prices: np.ndarray, ticks: np.ndarray | int) -> np.ndarray:
+        """``step`` for arrays of prices (NaN stays NaN)."""
+        return self._prices_at(np.round(self._rungs(prices)) + ticks)
+
+    def round_passive_array(self, prices: np.ndarray, is_buy: np.ndarray) -> np.ndarray:
+        """``round_passive`` for arrays of prices and sides (NaN stays NaN)."""
+        rungs = self._rungs(prices)
+        return self._prices_at(np.where(is_buy, np.floor(rungs + 1e-6), np.ceil(rungs - 1e-6)))
+
+    @property
+    def _first_large_rung(self) -> int:
+        return round(self.threshold / self.small_tick)
+
+    def _rung(self, price: float) -> float:
+        if price < self.threshold - 1e-9:
+            return price / self.small_tick
+        return self._first_large_rung + (price - self.threshold) / self.large_tick
+
+    def _price_at(self, rung: int) -> float:
+        if rung < self._first_large_rung:
+            return round(rung * self.small_tick, 6)
+        return round(self.threshold + (rung - self._first_large_rung) * self.large_tick, 6)
+
+    def _rungs(self, prices: np.ndarray) -> np.ndarray:
+        prices = np.asarray(prices, dtype=float)
+        return np.where(prices < self.threshold - 1e-9, prices / self.small_tick,
+                        self._first_large_rung + (prices - self.threshold) / self.large_tick)
+
+    def _prices_at(self, rungs: np.ndarray) -> np.ndarray:
+        first = self._first_large_rung
+        return np.round(np.where(rungs < first, rungs * self.small_tick,
+                                 self.threshold + (rungs - first) * self.large_tick), 6)
 
 
 PENNY_PILOT = TickRule()

@@ -5,13 +5,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .commands import AlgoParams
-from .enums import OrdStatus, OrdType, Side, TimeInForce
+from .enums import ChildRole, Liquidity, OrdStatus, OrdType, PendingKind, Side, SRTimeInForce, TimeInForce
 
 
 class ChildStatus(str, Enum):
     PENDING_NEW = "pending_new"
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
+    PENDING_REPLACE = "pending_replace"
     PENDING_CANCEL = "pending_cancel"
     FILLED = "filled"
     CANCELED = "canceled"
@@ -22,8 +23,17 @@ class ChildStatus(str, Enum):
         return self in (ChildStatus.FILLED, ChildStatus.CANCELED, ChildStatus.REJECTED)
 
 
+    @property
+    def is_pending(self) -> bool:
+        return self in (ChildStatus.PENDING_NEW, ChildStatus.PENDING_REPLACE, ChildStatus.PENDING_CANCEL)
+
+
 @dataclass(slots=True)
 class ChildOrder:
+    """A child as the router knows it. ``qty`` and ``price`` are what the venue last confirmed
+    (or was sent, while PendingNew); a replace in flight is ``want_qty``/``want_price``, and a
+    newer target that arrived meanwhile waits in ``next_qty``/``next_price`` (one request in
+    flight per child; the newest target supersedes a queued one)."""
     child_id: str            # derived from the parent: P7.3 is the third child of P7
     parent_id: str
     venue: str
@@ -37,6 +47,18 @@ class ChildOrder:
     cum_qty: int = 0
     notional: float = 0.0
     fees: float = 0.0
+    role: ChildRole = ChildRole.WORK
+    leg: int | None = None
+    post_only: bool = False
+    display_qty: int | None = None
+    revision: int = 0                  # replaces the venue has been sent
+    want_qty: int | None = None        # the replace in flight
+    want_price: float | None = None
+    next_qty: int | None = None        # a newer target, sent when the one in flight is answered
+    next_price: float | None = None
+    cancel_queued: bool = False        # a cancel asked for while a request was in flight
+    status_since_ns: int = 0           # when the current status began (pending timeouts)
+    accepted_ns: int | None = None     # when the venue first acknowledged it (minimum resting time)
 
     @property
     def leaves_qty(self) -> int:
@@ -45,6 +67,23 @@ class ChildOrder:
     @property
     def is_open(self) -> bool:
         return not self.status.is_done
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status.is_pending
+
+    @property
+    def target_qty(self) -> int:
+        """The quantity this child is heading for, counting requests in flight and queued."""
+        if self.next_qty is not None:
+            return self.next_qty
+        return self.want_qty if self.want_qty is not None else self.qty
+
+    @property
+    def target_price(self) -> float:
+        if self.next_price is not None:
+            return self.next_price
+        return self.want_price if self.want_price is not None else self.price
 
 
 @dataclass(slots=True)
@@ -56,20 +95,33 @@ class Fill:
     qty: int
     price: float
     fee: float
-    liquidity: str          # "R" removed (taker), "A" added (maker)
+    liquidity: Liquidity
     ts_ns: int
+    role: ChildRole = ChildRole.WORK
+    symbol: str = ""
+    side: Side | None = None
 
 
 @dataclass(slots=True)
 class PendingChange:
     """A cancel or replace the client asked for, waiting for open children to come back."""
-    kind: str                       # "cancel" | "replace"
-    cl_ord_id: str
+    kind: PendingKind
+    cl_ord_id: str                  # the request's ClOrdID (for FINISH: the parent's own)
     orig_cl_ord_id: str
     new_qty: int | None = None
     new_price: float | None = None
     new_ord_type: OrdType | None = None
     new_time_in_force: TimeInForce | None = None
+    new_expire_ns: int | None = None
+    text: str | None = None         # FINISH: why the algo ended the order; CANCEL by mass cancel: its id
+    kill: bool = False              # a mass cancel: auto-hedges are pulled too
+
+
+def immediate_or_cancel(time_in_force: TimeInForce, params: AlgoParams) -> bool:
+    """IOC by SRTimeInForce (5084) when given, else by TimeInForce (59)."""
+    if params.sr_time_in_force is not None:
+        return params.sr_time_in_force is SRTimeInForce.IOC
+    return time_in_force is TimeInForce.IOC
 
 
 @dataclass(slots=True)
@@ -99,6 +151,7 @@ class ParentOrder:
     arrival_ask: float | None = None
     pending: PendingChange | None = None
     cl_ord_ids: list[str] = field(default_factory=list)   # the whole cancel/replace chain
+    algo_state: dict = field(default_factory=dict)        # the algo's own state, saved in the same commit
 
     @property
     def leaves_qty(self) -> int:
@@ -112,10 +165,35 @@ class ParentOrder:
     def is_working(self) -> bool:
         return not self.status.is_done
 
-    def next_child_id(self) -> str:
-        self.child_seq += 1
-        return f"{self.order_id}.{self.child_seq}"
+    @property
+    def is_ioc(self) -> bool:
+        return immediate_or_cancel(self.time_in_force, self.algo)
+
+    @property
+    def static_limit(self) -> float | None:
+        """The client's fixed price limit, if any: Price (44) on a limit order, else
+        SROrderPrcLimit (5106), with SROrderPrcOffset (5126) applied (a buy may pay the offset more)."""
+        base = self.price if self.ord_type is OrdType.LIMIT else None
+        if base is None and self.algo.order_prc_limit:
+            base = self.algo.order_prc_limit
+        if base is None:
+            return None
+        offset = self.algo.order_prc_offset or 0.0
+        return base + offset if self.side.is_buy else base - offset
 
     def next_exec_id(self) -> str:
         self.exec_seq += 1
         return f"{self.order_id}-{self.exec_seq}"
+
+
+@dataclass(slots=True)
+class RestoredState:
+    """What the engine needs after a restart: the parents still working, with their children
+    and fills, and the counters that keep IDs unique."""
+    parents: list[ParentOrder]
+    children: list[ChildOrder]
+    fills: list[Fill]
+    used_cl_ord_ids: set[tuple[str, str]]
+    next_order_number: int
+    journal_seq: int
+    meta: dict[str, str] = field(default_factory=dict)

@@ -15,7 +15,7 @@ import quickfix as fix
 
 from router.config import Accounts
 from router.domain.events import ClientReport
-from router.engine import ClientRequest
+from router.domain.commands import ClientRequest
 
 from .codec import SUPPORTED_MSG_TYPES, decode, encode, split_fields
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 ACCOUNT_KEY = "Account"
 DICTIONARY = Path(__file__).resolve().parents[2] / "fix_specs" / "FIX44.xml"
-_GROUPS = {534: (41, (41, 535))}        # NoAffectedOrders: delimiter and member tags
+_GROUPS = {534: (535, (535,))}          # NoAffectedOrders: delimiter and member tags (AffectedOrderID)
 
 
 def load_settings(path: Path, state_dir: Path) -> fix.SessionSettings:

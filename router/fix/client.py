@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 
 import simplefix
 
+from router.fix.codec import format_price
+
 
 def fix_time(when: datetime | None = None) -> str:
     when = when or datetime.now(timezone.utc)
@@ -145,7 +147,7 @@ def new_order_fields(cl_ord_id: str, side: str, qty: int, symbol: str, price: fl
     fields = [(11, cl_ord_id), (55, symbol), (54, side), (60, fix_time()), (38, str(qty)),
               (40, "2" if price is not None else "1")]
     if price is not None:
-        fields.append((44, f"{price:g}"))
+        fields.append((44, format_price(price)))
     fields.append((59, tif))
     fields.extend(extra or [])
     return fields

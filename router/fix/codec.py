@@ -8,22 +8,29 @@ business rules.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from decimal import Decimal
 
 from pydantic import ValidationError
 
 from router.clock import NANOS_PER_SECOND, ns_to_datetime
-from router.domain.commands import (AlgoParams, CancelOrder, CommandError, InstrumentSpec, MassCancel, MultilegLeg,
-                                    NewMultilegOrder, NewOrder, OrderStatusQuery, ReplaceOrder)
-from router.domain.enums import (BalanceHandling, LimitClass, LimitType, MassCancelType, OrderHandling, OrdRejReason,
-                                 OrdType, Side, SRRejectCode, SRTimeInForce, TimeInForce)
+from router.domain.commands import (AlgoParams, CancelOrder, ClientRequest, CommandError, InstrumentSpec, MassCancel,
+                                    MultilegLeg, NewMultilegOrder, NewOrder, OrderStatusQuery, ReplaceOrder)
+from router.domain.enums import (BalanceHandling, CxlRejResponseTo, HedgeMode, LimitClass, LimitType, Liquidity,
+                                 MassCancelType, OrderHandling, OrdRejReason, OrdType, ShortSaleFlag, Side,
+                                 SRRejectCode, SRTimeInForce, StartType, TimeInForce)
 from router.domain.events import (BusinessRejectReport, CancelRejectReport, ClientReport, ExecReport,
                                   MassCancelReportOut)
-from router.engine import ClientRequest
 from router.market.dividends import parse_discrete_dividends
 
 SOH = "\x01"
 SUPPORTED_MSG_TYPES = frozenset({"D", "F", "G", "H", "q", "AB", "AC"})
+
+def _yes_no(value: str) -> bool:
+    if value not in ("Y", "N"):
+        raise ValueError(value)
+    return value == "Y"
+
 
 # Custom tags decoded into AlgoParams fields; every other 5000+ tag is kept verbatim in ``extra``.
 _ALGO_TAGS = {
@@ -50,6 +57,20 @@ _ALGO_TAGS = {
     5142: ("take_surface_vol_offset", float),
     5144: ("make_surface_prc_offset", float),
     5146: ("make_surface_vol_offset", float),
+    5108: ("order_ref_uprc", float),
+    5110: ("order_ref_delta", float),
+    5112: ("order_ref_gamma", float),
+    5114: ("order_ref_theta", float),
+    5072: ("cxl_uprc_range", _yes_no),
+    5074: ("min_ubid", float),
+    5076: ("max_uask", float),
+    5078: ("min_option_px", float),
+    5152: ("auto_hedge", HedgeMode),
+    5010: ("alt_auto_hedge_id", str),
+    5172: ("short_sale_flag", lambda v: ShortSaleFlag(int(v))),
+    5090: ("start_type", lambda v: StartType(int(v))),
+    5056: ("slice_count", int),
+    5104: ("take_reach", int),
 }
 
 
@@ -76,6 +97,13 @@ def parse_utc(value: str) -> datetime:
     micros = int(fraction[:6].ljust(6, "0")) if fraction else 0
     return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[12:14]),
                     int(value[15:17]), micros, tzinfo=timezone.utc)
+
+
+def parse_local_date(value: str) -> date:
+    """FIX LocalMktDate: YYYYMMDD."""
+    if len(value) != 8 or not value.isdigit():
+        raise ValueError(f"bad LocalMktDate {value!r}")
+    return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
 
 
 def format_utc(ns: int) -> str:
@@ -145,6 +173,22 @@ def _transact_time(fields: dict[int, str]) -> datetime | None:
     return parse_utc(value) if value else None
 
 
+def _expiry(fields: dict[int, str]) -> dict:
+    """ExpireTime (126) and ExpireDate (432), for a GTD order or a replace to GTD."""
+    return {"expire_time": _tag_value(fields, 126, "ExpireTime", parse_utc),
+            "expire_date": _tag_value(fields, 432, "ExpireDate", parse_local_date)}
+
+
+def _tag_value(fields: dict[int, str], tag: int, name: str, convert):
+    value = fields.get(tag)
+    if value is None:
+        return None
+    try:
+        return convert(value)
+    except ValueError:
+        raise DecodeError(f"{name} ({tag}) has unusable value {value!r}") from None
+
+
 def _from_validation(error: ValidationError) -> DecodeError:
     for detail in error.errors():
         original = (detail.get("ctx") or {}).get("error")
@@ -169,7 +213,7 @@ def decode(msg_type: str, pairs: list[tuple[int, str]], session: str, account: s
         return _rejected(msg_type, fields, session, account, seq_num, err, raw)
     except DecodeError as err:
         return _rejected(msg_type, fields, session, account, seq_num, err, raw)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, OverflowError) as exc:
         return _rejected(msg_type, fields, session, account, seq_num, DecodeError(f"could not decode: {exc}"), raw)
     return ClientRequest(session, account, msg_type, seq_num, command, raw=raw)
 
@@ -188,7 +232,7 @@ def _rejected(msg_type, fields, session, account, seq_num, err: DecodeError, raw
 def _safe_int(value: str | None) -> int:
     try:
         return int(float(value)) if value else 0
-    except ValueError:
+    except (ValueError, OverflowError):
         return 0
 
 
@@ -205,7 +249,7 @@ def _decode_command(msg_type: str, fields: dict[int, str], pairs: list[tuple[int
             cl_ord_id=fields[11], account=fields.get(1), instrument=_instrument(fields), side=Side(fields[54]),
             qty=_qty(fields.get(38)) or 0, ord_type=OrdType(fields.get(40, "2")),
             price=float(fields[44]) if 44 in fields else None, time_in_force=TimeInForce(fields.get(59, "0")),
-            transact_time=_transact_time(fields), algo=_algo(fields))
+            **_expiry(fields), transact_time=_transact_time(fields), algo=_algo(fields))
     if msg_type == "F":
         return CancelOrder(cl_ord_id=fields[11], orig_cl_ord_id=fields.get(41), order_id=fields.get(37),
                            transact_time=_transact_time(fields))
@@ -214,7 +258,7 @@ def _decode_command(msg_type: str, fields: dict[int, str], pairs: list[tuple[int
                             qty=_qty(fields.get(38)), price=float(fields[44]) if 44 in fields else None,
                             ord_type=OrdType(fields[40]) if 40 in fields else None,
                             time_in_force=TimeInForce(fields[59]) if 59 in fields else None,
-                            transact_time=_transact_time(fields))
+                            **_expiry(fields), transact_time=_transact_time(fields))
     if msg_type == "H":
         return OrderStatusQuery(cl_ord_id=fields.get(11), order_id=fields.get(37))
     if msg_type == "q":
@@ -251,8 +295,15 @@ def _legs(pairs: list[tuple[int, str]]) -> tuple[MultilegLeg, ...]:
 
 # ---------------------------------------------------------------------------- encoding
 
-def _px(value: float) -> str:
-    return f"{value:.8f}".rstrip("0").rstrip(".") if value else "0"
+def format_price(value: float) -> str:
+    """A price as plain decimal text: no exponent, no trailing zeros, and 15 significant digits,
+    which give back every price a client can write in a double (BTC options trade above $10,000)
+    while dropping the float noise of an average (5.050000000000001 -> 5.05)."""
+    text = format(Decimal(f"{value:.15g}"), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
 
 
 def encode(report: ClientReport) -> tuple[str, list[tuple[int, str]]]:
@@ -261,7 +312,8 @@ def encode(report: ClientReport) -> tuple[str, list[tuple[int, str]]]:
         return "8", _exec_report(report)
     if isinstance(report, CancelRejectReport):
         body = [(37, report.order_id), (11, report.cl_ord_id), (41, report.orig_cl_ord_id),
-                (39, report.ord_status.value), (434, report.response_to), (102, str(report.reason)),
+                (39, report.ord_status.value), (434, CxlRejResponseTo(report.response_to).value),
+                (102, str(report.reason)),
                 (60, format_utc(report.transact_ns)), (58, report.text)]
         if report.sr_reject_code is not None:
             body.append((5605, str(report.sr_reject_code)))
@@ -277,7 +329,7 @@ def encode(report: ClientReport) -> tuple[str, list[tuple[int, str]]]:
                 (531, report.response), (533, str(len(report.affected))), (60, format_utc(report.transact_ns))]
         if report.affected:
             body.append((534, str(len(report.affected))))
-            body.extend((41, order_id) for order_id in report.affected)
+            body.extend((535, order_id) for order_id in report.affected)
         if report.text:
             body.append((58, report.text))
         return "r", body
@@ -293,14 +345,15 @@ def _exec_report(r: ExecReport) -> list[tuple[int, str]]:
         body.append((1, r.account))
     body += [(55, r.symbol), (54, (r.side or Side.BUY).value), (38, str(r.order_qty))]
     if r.price is not None:
-        body += [(40, "2"), (44, _px(r.price))]
+        body += [(40, "2"), (44, format_price(r.price))]
     if r.last_qty:
-        body += [(32, str(r.last_qty)), (31, _px(r.last_px))]
+        body += [(32, str(r.last_qty)), (31, format_price(r.last_px))]
         if r.last_mkt:
             body.append((30, r.last_mkt))
-    body += [(151, str(r.leaves_qty)), (14, str(r.cum_qty)), (6, _px(r.avg_px)), (60, format_utc(r.transact_ns))]
+    body += [(151, str(r.leaves_qty)), (14, str(r.cum_qty)), (6, format_price(r.avg_px)),
+             (60, format_utc(r.transact_ns))]
     if r.liquidity:
-        body.append((851, "1" if r.liquidity == "A" else "2"))
+        body.append((851, Liquidity(r.liquidity).fix_value))
     if r.text:
         body.append((58, r.text))
     if r.ord_rej_reason is not None:

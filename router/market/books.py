@@ -5,11 +5,10 @@ router) ask for the best prices and for the size each venue shows at or better t
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from router.domain.enums import Side
-from collections import deque
-
 from router.domain.events import BookLevel, BookUpdate, TradePrint
 
 _EPS = 1e-9
@@ -70,10 +69,6 @@ class InstrumentBook:
             self._nbbo = Nbbo(bid, bid_qty, ask, ask_qty)
         return self._nbbo
 
-    def venue_best(self, venue: str, side: Side) -> BookLevel | None:
-        levels = self.levels(venue, side)
-        return levels[0] if levels else None
-
     def takeable(self, venue: str, taker_side: Side, limit: float) -> int:
         """Displayed quantity a taker on ``taker_side`` can reach on ``venue`` at or better than ``limit``."""
         resting = self.levels(venue, taker_side.opposite())
@@ -85,19 +80,6 @@ class InstrumentBook:
                 break
             total += level.qty
         return total
-
-    def worst_reachable(self, venue: str, taker_side: Side, limit: float, qty: int) -> float | None:
-        """Price of the deepest level a taker must reach on ``venue`` to get ``qty`` within ``limit``."""
-        resting = self.levels(venue, taker_side.opposite())
-        remaining, price = qty, None
-        for level in resting:
-            if (taker_side.is_buy and level.price > limit + _EPS) or (not taker_side.is_buy and level.price < limit - _EPS):
-                break
-            price = level.price
-            remaining -= level.qty
-            if remaining <= 0:
-                break
-        return price
 
 
 def _best(side_levels: dict[str, tuple[BookLevel, ...]], better) -> tuple[float | None, int]:

@@ -1,11 +1,19 @@
 """Each check looks at one thing and returns a reason when it fails. The pipeline stops at the
-first failure, so the client sees the one rule that stopped the order."""
+first failure, so the client sees the one rule that stopped the order.
+
+Parent checks see the price the order's notional is measured at: its static limit, or for a
+market or tied order the far side of the market (the price it would trade at now). Child checks
+follow the child's role: a WORK child must stay within its parent's side, symbol, balance and
+static limit; a HEDGE child must be in the parent's underlier and never more shares than the
+parent's contracts could ever need (|delta| <= 1).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
 from router.config import AccountLimits
+from router.domain.enums import ChildRole, LimitType
 from router.domain.orders import ChildOrder, ParentOrder
 
 _EPS = 1e-9
@@ -18,55 +26,84 @@ class RiskReject:
     sr_reject_code: int = 130        # SRRejectCode UserRisk
 
 
+@dataclass(frozen=True, slots=True)
+class ParentTerms:
+    """What a parent check judges: a new order, or the terms a replace asks for."""
+    qty: int
+    notional_price: float | None     # static limit, else the far side, else None (unpriceable)
+    multiplier: int
+
+
 class ParentRisk(Protocol):
-    def __call__(self, parent: ParentOrder, multiplier: int, limits: AccountLimits,
-                 open_orders: int) -> RiskReject | None: ...
+    def __call__(self, terms: ParentTerms, limits: AccountLimits, open_orders: int) -> RiskReject | None: ...
 
 
 class ChildRisk(Protocol):
-    def __call__(self, parent: ParentOrder, child: ChildOrder, open_child_qty: int) -> RiskReject | None: ...
+    def __call__(self, parent: ParentOrder, child: ChildOrder, open_qty: int, underlier: str,
+                 multiplier: int) -> RiskReject | None: ...
 
 
-def max_order_qty(parent, multiplier, limits, open_orders):
-    if parent.qty > limits.max_order_qty:
-        return RiskReject(f"OrderQty {parent.qty} exceeds account limit {limits.max_order_qty}", 3, 131)
+def max_order_qty(terms, limits, open_orders):
+    if terms.qty > limits.max_order_qty:
+        return RiskReject(f"OrderQty {terms.qty} exceeds account limit {limits.max_order_qty}", 3, 131)
     return None
 
 
-def max_order_notional(parent, multiplier, limits, open_orders):
-    if parent.price is None:
+def max_order_notional(terms, limits, open_orders):
+    if terms.notional_price is None:
         return None
-    notional = parent.qty * parent.price * multiplier
+    notional = terms.qty * terms.notional_price * terms.multiplier
     if notional > limits.max_order_notional + _EPS:
         return RiskReject(f"order notional {notional:,.2f} exceeds account limit {limits.max_order_notional:,.2f}")
     return None
 
 
-def max_open_orders(parent, multiplier, limits, open_orders):
+def max_open_orders(terms, limits, open_orders):
     if open_orders >= limits.max_open_orders:
         return RiskReject(f"account has {open_orders} working orders; limit is {limits.max_open_orders}")
     return None
 
 
-def child_within_parent(parent, child, open_child_qty):
-    if child.qty <= 0 or open_child_qty + child.qty > parent.qty - parent.cum_qty:
-        return RiskReject(f"child {child.child_id} qty {child.qty} would exceed parent leaves "
-                          f"{parent.qty - parent.cum_qty - open_child_qty}")
+def child_matches_parent(parent, child, open_qty, underlier, multiplier):
+    if child.role is ChildRole.WORK:
+        if child.side.is_buy != parent.side.is_buy or child.symbol != parent.symbol:
+            return RiskReject(f"child {child.child_id} does not match its parent's side and symbol")
+    elif child.role is ChildRole.HEDGE:
+        if child.symbol != underlier:
+            return RiskReject(f"hedge {child.child_id} is in {child.symbol}, not the underlier {underlier}")
+    else:
+        return RiskReject(f"child {child.child_id}: role {child.role.name} is not supported by this parent")
     return None
 
 
-def child_price_within_limit(parent, child, open_child_qty):
-    if parent.price is None:
+def child_within_parent(parent, child, open_qty, underlier, multiplier):
+    if child.qty <= 0:
+        return RiskReject(f"child {child.child_id} qty {child.qty} must be positive")
+    if child.role is ChildRole.HEDGE:
+        most = parent.qty * multiplier
+        if open_qty + child.qty > most:
+            return RiskReject(f"hedge {child.child_id} of {child.qty} shares would put {open_qty + child.qty} "
+                              f"working, more than the {most} a {parent.qty}-lot can need")
         return None
-    through = child.price - parent.price if parent.side.is_buy else parent.price - child.price
-    if through > _EPS:
-        return RiskReject(f"child {child.child_id} price {child.price:g} is through the parent limit {parent.price:g}")
+    if open_qty + child.qty > parent.qty - parent.cum_qty:
+        return RiskReject(f"child {child.child_id} qty {child.qty} would exceed parent leaves "
+                          f"{parent.qty - parent.cum_qty - open_qty}")
     return None
 
 
-def child_same_side_and_symbol(parent, child, open_child_qty):
-    if child.side.is_buy != parent.side.is_buy or child.symbol != parent.symbol:
-        return RiskReject(f"child {child.child_id} does not match its parent's side and symbol")
+# LimitTypes whose limit moves with the underlier past the static price: there 44/5106 is the
+# reference the limit starts from, not a cap (docs/limit_types.md), so the algo's limit rules.
+_UNCAPPED = frozenset({LimitType.PRC_DE, LimitType.PRC_DE_X, LimitType.PRC_DE_T, LimitType.PRC_DE_XT, LimitType.VOL,
+                       LimitType.VOL_X, LimitType.PRC_V, LimitType.PRC_VX})
+
+
+def child_price_within_limit(parent, child, open_qty, underlier, multiplier):
+    limit = parent.static_limit
+    if child.role is not ChildRole.WORK or limit is None or parent.algo.limit_type in _UNCAPPED:
+        return None
+    through = child.price - limit if parent.side.is_buy else limit - child.price
+    if through > _EPS:
+        return RiskReject(f"child {child.child_id} price {child.price:g} is through the parent limit {limit:g}")
     return None
 
 
@@ -75,4 +112,11 @@ def default_parent_checks() -> tuple[ParentRisk, ...]:
 
 
 def default_child_checks() -> tuple[ChildRisk, ...]:
-    return (child_same_side_and_symbol, child_within_parent, child_price_within_limit)
+    return (child_matches_parent, child_within_parent, child_price_within_limit)
+
+
+def first_failure(checks, *args) -> RiskReject | None:
+    for check in checks:
+        if (reject := check(*args)) is not None:
+            return reject
+    return None

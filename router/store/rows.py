@@ -8,7 +8,7 @@ from operator import attrgetter
 from typing import Any, Mapping
 
 from router.domain.commands import AlgoParams
-from router.domain.enums import OrdStatus, OrdType, Side, TimeInForce
+from router.domain.enums import ChildRole, Liquidity, OrdStatus, OrdType, PendingKind, Side, TimeInForce
 from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
 
 from .journal import JournalEntry
@@ -63,7 +63,7 @@ def parent_to_row(parent: ParentOrder) -> Row:
                time_in_force=parent.time_in_force.value, status=parent.status.value,
                algo=_algo_json(parent.algo),
                pending=None if parent.pending is None else _pending_to_json(parent.pending),
-               cl_ord_ids=json.dumps(parent.cl_ord_ids))
+               cl_ord_ids=json.dumps(parent.cl_ord_ids), algo_state=json.dumps(parent.algo_state))
     return row
 
 
@@ -75,33 +75,39 @@ def parent_from_row(row: Mapping[str, Any]) -> ParentOrder:
         "algo": AlgoParams.model_validate_json(row["algo"]),
         "pending": None if row["pending"] is None else _pending_from_json(row["pending"]),
         "cl_ord_ids": json.loads(row["cl_ord_ids"]),
+        "algo_state": json.loads(row["algo_state"]),
     })
 
 
 def child_to_row(child: ChildOrder) -> Row:
     row = _values(child, _CHILD_FIELDS)
     row.update(side=child.side.value, time_in_force=child.time_in_force.value,
-               status=child.status.value)
+               status=child.status.value, role=child.role.value)
     return row
 
 
 def child_from_row(row: Mapping[str, Any]) -> ChildOrder:
     return ChildOrder(**{**row, "side": Side(row["side"]),
                          "time_in_force": TimeInForce(row["time_in_force"]),
-                         "status": ChildStatus(row["status"])})
+                         "status": ChildStatus(row["status"]), "role": ChildRole(row["role"]),
+                         "post_only": bool(row["post_only"]), "cancel_queued": bool(row["cancel_queued"])})
 
 
 def fill_to_row(fill: Fill) -> Row:
-    return _values(fill, _FILL_FIELDS)
+    row = _values(fill, _FILL_FIELDS)
+    row.update(liquidity=Liquidity(fill.liquidity).value, role=fill.role.value,
+               side=None if fill.side is None else fill.side.value)
+    return row
 
 
 def fill_from_row(row: Mapping[str, Any]) -> Fill:
-    return Fill(**row)
+    return Fill(**{**row, "liquidity": Liquidity(row["liquidity"]), "role": ChildRole(row["role"]),
+                   "side": None if row["side"] is None else Side(row["side"])})
 
 
 def _pending_to_json(pending: PendingChange) -> str:
     values = _values(pending, _PENDING_FIELDS)
-    values.update(new_ord_type=_enum_value(pending.new_ord_type),
+    values.update(kind=pending.kind.value, new_ord_type=_enum_value(pending.new_ord_type),
                   new_time_in_force=_enum_value(pending.new_time_in_force))
     return json.dumps(values)
 
@@ -109,7 +115,7 @@ def _pending_to_json(pending: PendingChange) -> str:
 def _pending_from_json(text: str) -> PendingChange:
     values = json.loads(text)
     ord_type, time_in_force = values["new_ord_type"], values["new_time_in_force"]
-    values.update(new_ord_type=None if ord_type is None else OrdType(ord_type),
+    values.update(kind=PendingKind(values["kind"]), new_ord_type=None if ord_type is None else OrdType(ord_type),
                   new_time_in_force=None if time_in_force is None else TimeInForce(time_in_force))
     return PendingChange(**values)
 

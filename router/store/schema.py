@@ -6,7 +6,7 @@ ClOrdID chain) as JSON text, prices as double precision.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Double, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Double, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ID = String(64)
@@ -24,7 +24,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {int: Integer, float: Double, str: ID}
+    type_annotation_map = {int: Integer, float: Double, str: ID, bool: Boolean}
 
 
 class JournalRow(Base):
@@ -68,6 +68,7 @@ class ParentRow(Base):
     arrival_ask: Mapped[float | None]
     pending: Mapped[str | None] = mapped_column(Text)       # PendingChange as JSON
     cl_ord_ids: Mapped[str] = mapped_column(Text)           # JSON list, the whole chain
+    algo_state: Mapped[str] = mapped_column(Text)           # JSON: the algo's and the hedger's own state
 
 
 class ChildRow(Base):
@@ -86,6 +87,18 @@ class ChildRow(Base):
     cum_qty: Mapped[int]
     notional: Mapped[float]
     fees: Mapped[float]
+    role: Mapped[str] = mapped_column(CODE)
+    leg: Mapped[int | None]
+    post_only: Mapped[bool]
+    display_qty: Mapped[int | None]
+    revision: Mapped[int]
+    want_qty: Mapped[int | None]
+    want_price: Mapped[float | None]
+    next_qty: Mapped[int | None]
+    next_price: Mapped[float | None]
+    cancel_queued: Mapped[bool]
+    status_since_ns: Mapped[int] = mapped_column(BigInteger)
+    accepted_ns: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class FillRow(Base):
@@ -100,6 +113,9 @@ class FillRow(Base):
     fee: Mapped[float]
     liquidity: Mapped[str] = mapped_column(String(4))
     ts_ns: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(CODE)
+    symbol: Mapped[str]
+    side: Mapped[str | None] = mapped_column(CODE)
 
 
 class MetaRow(Base):

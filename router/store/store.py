@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from router.domain.enums import OrdStatus
-from router.domain.orders import ChildOrder, Fill, ParentOrder
+from router.domain.orders import ChildOrder, Fill, ParentOrder, RestoredState
 
 from . import schema
 from .journal import JournalEntry
@@ -35,16 +35,6 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 WORKING_STATUSES = tuple(status.value for status in OrdStatus if not status.is_done)
 _DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class RestoredState:
-    """What the engine needs after a restart: working parents with their children and fills."""
-    parents: list[ParentOrder]
-    children: list[ChildOrder]
-    fills: list[Fill]
-    meta: dict[str, str]
-    last_journal_seq: int
 
 
 class Store:
@@ -116,30 +106,28 @@ class Store:
                     self._writer.exec_driver_sql(sql, [ordered(row) for row in rows])
 
     def load_working(self) -> RestoredState:
-        """Parents not done, with all their children and fills, read in one transaction."""
+        """What a restarted engine needs: parents not done, with all their children and fills,
+        the counters, and every ClOrdID used; read in one transaction."""
         is_working = schema.parents.c.status.in_(WORKING_STATUSES)
         working_ids = select(schema.parents.c.order_id).where(is_working)
         with self.engine.connect() as connection:
+            meta = _meta(connection)
             return RestoredState(
                 parents=_fetch(connection, _parents_query().where(is_working), parent_from_row),
                 children=_fetch(connection, _children_query(schema.children.c.parent_id.in_(working_ids)),
                                 child_from_row),
                 fills=_fetch(connection, _fills_query(schema.fills.c.parent_id.in_(working_ids)),
                              fill_from_row),
-                meta=_meta(connection),
-                last_journal_seq=_last_journal_seq(connection),
+                used_cl_ord_ids=_used_cl_ord_ids(connection),
+                next_order_number=int(meta.get("next_order_number", "1")),
+                journal_seq=_last_journal_seq(connection),
+                meta=meta,
             )
 
     def load_used_cl_ord_ids(self) -> set[tuple[str, str]]:
         """(session, ClOrdID) of every ClOrdID any chain has used, to reject duplicates."""
-        parents = schema.parents
-        used: set[tuple[str, str]] = set()
         with self.engine.connect() as connection:
-            query = select(parents.c.session, parents.c.cl_ord_id, parents.c.cl_ord_ids)
-            for session, cl_ord_id, chain in connection.execute(query):
-                used.add((session, cl_ord_id))
-                used.update((session, chained) for chained in json.loads(chain))
-        return used
+            return _used_cl_ord_ids(connection)
 
     def last_journal_seq(self) -> int:
         """The highest journal seq, 0 when the journal is empty."""
@@ -239,6 +227,16 @@ def _fills_query(where: ColumnElement[bool]) -> Select[Any]:
 
 def _fetch(connection: Connection, query: Select[Any], from_row: Callable[[Any], T]) -> list[T]:
     return [from_row(row) for row in connection.execute(query).mappings()]
+
+
+def _used_cl_ord_ids(connection: Connection) -> set[tuple[str, str]]:
+    parents = schema.parents
+    used: set[tuple[str, str]] = set()
+    for session, cl_ord_id, chain in connection.execute(select(parents.c.session, parents.c.cl_ord_id,
+                                                               parents.c.cl_ord_ids)):
+        used.add((session, cl_ord_id))
+        used.update((session, chained) for chained in json.loads(chain))
+    return used
 
 
 def _meta(connection: Connection) -> dict[str, str]:

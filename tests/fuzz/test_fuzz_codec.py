@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.engine import ClientRequest
+from router.domain.commands import ClientRequest
 from router.fix.codec import decode
 
 TAGS = [1, 11, 37, 38, 40, 41, 44, 54, 55, 59, 60, 126, 200, 201, 202, 205, 311, 461, 530, 541, 555, 600, 623,

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from router.domain.enums import ExecType, LimitType, OrdStatus, Side, SRTimeInForce, TimeInForce
+from router.domain.enums import ExecType, LimitClass, LimitType, OrdStatus, Side, SRTimeInForce, TimeInForce
 from router.domain.events import CancelRejectReport, ChildFilled, MassCancelReportOut
 from router.domain.commands import MassCancel, OrderStatusQuery
 from router.domain.enums import MassCancelType
-from router.engine import ClientRequest
+from router.domain.commands import ClientRequest
 from tests.harness import CALL, SESSION, Harness
 
 PUT = "AAPL  261218P00195000"
@@ -170,11 +170,11 @@ def test_good_till_time_expires(h):
     assert h.reports("G1")[-1].ord_status is OrdStatus.EXPIRED
 
 
-def test_day_order_expires_at_session_close(h):
+def test_day_order_expires_at_the_new_york_close_in_winter(h):
     h.new("D1", Side.BUY, 10, 4.00)
-    h.settle(4.9 * 3600)                          # 15:00 -> 19:54 UTC
+    h.settle(5.9 * 3600)                          # 15:00 -> 20:54 UTC: 15:54 in New York (EST)
     assert h.reports("D1")[-1].ord_status is OrdStatus.NEW
-    h.settle(0.2 * 3600)                          # past 20:00 UTC
+    h.settle(0.2 * 3600)                          # past 21:00 UTC = 16:00 New York
     assert h.reports("D1")[-1].ord_status is OrdStatus.EXPIRED
 
 
@@ -266,8 +266,8 @@ def test_account_limits_are_enforced(h):
 
 
 def test_unavailable_algo_is_rejected_by_name(h):
-    h.new("V1", Side.BUY, 10, 4.00, limit_type=LimitType.VOL, vol_limit=0.3)
-    assert "volatility" in h.reports("V1")[-1].text
+    h.new("V1", Side.BUY, 10, 4.00, take_limit_class=LimitClass.SURFACE)
+    assert "alpha_taking" in h.reports("V1")[-1].text
 
 
 def test_status_and_mass_cancel(h):
@@ -317,9 +317,9 @@ def test_same_events_give_the_same_reports():
 def test_book_updates_wake_only_reachable_resting_orders(h):
     for i in range(200):
         h.new(f"R{i}", Side.BUY, 1, round(4.00 + 0.05 * (i % 10), 2))
-    assert not h.engine.children
+    assert not h.engine.orders.children
     h.quote("XCBO", CALL, asks=[(4.40, 500)])
-    touched = {c.parent_id for c in h.engine.children.values()}
+    touched = {c.parent_id for c in h.engine.orders.children.values()}
     reachable = {p.order_id for p in h.engine.parents.values() if p.price >= 4.40 - 1e-9}
     assert touched == reachable and len(touched) == 40          # limits 4.40 and 4.45
 

@@ -1,4 +1,4 @@
-"""DESIGN.md's floors, checked on every module's imports: nothing imports upward, and algos and
+"""The floors of ../shared/DESIGN.md, checked on every module's imports: nothing imports upward, and algos and
 venues never import each other."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FLOORS = [
     ("router", "router.domain"),   # "router" alone is the package's empty __init__
-    ("router.clock", "router.config", "router.market", "router.models", "router.risk"),
-    ("venues", "algos"),
+    ("router.clock", "router.config", "router.market", "router.models", "router.risk", "router.positions"),
+    ("venues", "algos", "router.hedge"),
     ("router.engine",),
     ("router.fix", "router.store", "router.cli", "router.app", "router.server", "router.demo", "router.__main__"),
 ]

@@ -25,3 +25,19 @@ def test_skew_leans_both_prices():
     bid0, ask0 = quote_prices(np.array([10.0]), np.array([0.5]))
     bid1, ask1 = quote_prices(np.array([10.0]), np.array([0.5]), skew=1.0)
     assert bid1[0] < bid0[0] and ask1[0] < ask0[0]
+
+
+def test_stock_ladder_straddles_spot_one_underlier_tick_apart():
+    from venues.sim.background import stock_ladder
+    bids, asks = stock_ladder(200.004, tick_ticks=1, levels=3)
+    assert bids == [20000, 19999, 19998] and asks == [20001, 20002, 20003]
+    bids, asks = stock_ladder(200.07, tick_ticks=5, levels=2)          # a nickel-tick underlier
+    assert bids == [20005, 20000] and asks == [20010, 20015]
+    bids, asks = stock_ladder(199.99999999999997, tick_ticks=1, levels=1)   # binary error of an on-tick spot
+    assert bids == [20000] and asks == [20001]
+
+
+def test_stock_ladder_never_bids_at_or_below_zero():
+    from venues.sim.background import stock_ladder
+    bids, asks = stock_ladder(0.015, tick_ticks=1, levels=3)
+    assert bids == [1] and asks == [2, 3, 4]

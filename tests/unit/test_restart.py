@@ -32,7 +32,7 @@ def test_restart_mid_order_completes_without_duplicate_children(tmp_path):
     assert [p.order_id for p in restored.parents] == ["P1"] and restored.parents[0].cum_qty == 10
     second.engine.restore(restored)
     second.settle(0.1)                                  # the venue does not know the in-flight child
-    assert second.engine.children[in_flight[0].child_id].status.is_done
+    assert second.engine.orders.children[in_flight[0].child_id].status.is_done
     second.quote("BATO", CALL, asks=[(5.00, 50)])
     second.settle(0.1)
 

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import exc, inspect
 
 from router.domain.commands import AlgoParams
-from router.domain.enums import (LimitClass, LimitType, OrderHandling, OrdStatus, OrdType, Side,
+from router.domain.enums import (ChildRole, Liquidity, PendingKind, LimitClass, LimitType, OrderHandling, OrdStatus, OrdType, Side,
                                  SRTimeInForce, TimeInForce)
 from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
 from router.store import JournalEntry, Store
@@ -37,10 +37,10 @@ def make_parent(order_id: str = "P1", status: OrdStatus = OrdStatus.PARTIALLY_FI
         created_ns=1_718_000_000_123_456_789, expire_ns=1_718_990_000_000_000_000,
         orig_cl_ord_id=f"{order_id}-c1", status=status, cum_qty=30, notional=37.35, fees=0.18,
         child_seq=2, exec_seq=5, arrival_bid=1.2, arrival_ask=1.3,
-        pending=PendingChange(kind="replace", cl_ord_id=f"{order_id}-c3", orig_cl_ord_id=f"{order_id}-c2",
+        pending=PendingChange(kind=PendingKind.REPLACE, cl_ord_id=f"{order_id}-c3", orig_cl_ord_id=f"{order_id}-c2",
                               new_qty=80, new_price=1.1, new_ord_type=OrdType.LIMIT,
                               new_time_in_force=TimeInForce.DAY),
-        cl_ord_ids=[f"{order_id}-c1", f"{order_id}-c2"],
+        cl_ord_ids=[f"{order_id}-c1", f"{order_id}-c2"], algo_state={"algo": {"offered": 30}},
     )
     return dataclasses.replace(parent, **changes)
 
@@ -55,8 +55,9 @@ def make_child(parent_id: str = "P1", number: int = 1, **changes) -> ChildOrder:
 
 def make_fill(parent_id: str = "P1", number: int = 1) -> Fill:
     return Fill(exec_id=f"{parent_id}-{number}", parent_id=parent_id, child_id=f"{parent_id}.1",
-                venue="CBOE", qty=10, price=1.245, fee=0.06, liquidity="R",
-                ts_ns=1_718_000_000_300_000_000 + number)
+                venue="CBOE", qty=10, price=1.245, fee=0.06, liquidity=Liquidity.REMOVED,
+                ts_ns=1_718_000_000_300_000_000 + number, role=ChildRole.WORK, symbol="AAPL  240621C00190000",
+                side=Side.BUY)
 
 
 def entry(seq: int, kind: str = "fix_in") -> JournalEntry:
@@ -68,7 +69,10 @@ def assert_round_trip(store: Store) -> None:
     """Shared with the PostgreSQL test."""
     parent, other = make_parent("P1"), make_parent("P2", pending=None, price=None, expire_ns=None,
                                                    algo=AlgoParams(), arrival_bid=None, cl_ord_ids=[])
-    children = [make_child("P1", 1), make_child("P1", 2, status=ChildStatus.NEW, cum_qty=0)]
+    children = [make_child("P1", 1),
+                make_child("P1", 2, status=ChildStatus.PENDING_REPLACE, cum_qty=0, role=ChildRole.HEDGE,
+                           post_only=True, display_qty=10, revision=2, want_qty=40, want_price=1.22, next_qty=30,
+                           next_price=1.21, cancel_queued=True, status_since_ns=7, accepted_ns=5)]
     fills = [make_fill("P1", 1), make_fill("P1", 2)]
     store.commit_batch([entry(1), entry(2, "venue_report")], [parent, other], children, fills,
                        {"next_order_number": "3"})
@@ -78,7 +82,7 @@ def assert_round_trip(store: Store) -> None:
     assert restored.children == children
     assert restored.fills == fills
     assert restored.meta == {"next_order_number": "3"}
-    assert restored.last_journal_seq == 2
+    assert restored.journal_seq == 2
     assert store.children("P1") == children and store.fills("P1") == fills
     assert list(store.iter_journal()) == [entry(1), entry(2, "venue_report")]
 

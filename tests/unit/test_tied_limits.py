@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from algos.limits import tied_limits
+from algos.limits import LimitInputs, primary_limits
 from router.domain.enums import LimitType
 from router.market.pricing import bsm
 
@@ -13,12 +13,12 @@ def orders(types, **overrides):
                 theta=np.full(n, -20.0), elapsed_years=np.full(n, 1 / 365), vol_limit=np.full(n, 0.3),
                 strike=np.full(n, 200.0), years=np.full(n, 0.25), is_call=np.ones(n, bool), offset=np.zeros(n))
     base.update({k: np.asarray(v) for k, v in overrides.items()})
-    return base
+    return LimitInputs.of(**base)
 
 
 def test_price_plus_delta_family():
     o = orders([LimitType.PRC_DE, LimitType.PRC_DE_X, LimitType.PRC_DE_T, LimitType.PRC])
-    got = tied_limits(**o, underlier=202.0)
+    got = primary_limits(o, 202.0)
     assert got[0] == pytest.approx(5.0 + 0.5 * 2)
     assert got[1] == pytest.approx(6.0 + 0.5 * 0.04 * 4)
     assert got[2] == pytest.approx(6.0 - 20.0 / 365)
@@ -27,7 +27,7 @@ def test_price_plus_delta_family():
 
 def test_vol_limits_price_at_the_order_vol_and_volprc_takes_the_tighter():
     o = orders([LimitType.VOL, LimitType.VOL_PRC, LimitType.VOL_PRC], is_buy=[True, True, False])
-    got = tied_limits(**o, underlier=200.0)
+    got = primary_limits(o, 200.0)
     model = float(bsm(200.0, 200.0, 0.25, 0.3, True).price)
     assert got[0] == pytest.approx(model)
     assert got[1] == pytest.approx(min(model, 5.0)) and got[2] == pytest.approx(max(model, 5.0))
@@ -35,9 +35,9 @@ def test_vol_limits_price_at_the_order_vol_and_volprc_takes_the_tighter():
 
 def test_offset_moves_against_the_order_and_limits_never_go_negative():
     o = orders([LimitType.PRC_DE, LimitType.PRC_DE], is_buy=[True, False], offset=[0.1, 0.1])
-    got = tied_limits(**o, underlier=200.0)
+    got = primary_limits(o, 200.0)
     assert got.tolist() == pytest.approx([5.1, 4.9])
-    assert tied_limits(**orders([LimitType.PRC_DE]), underlier=100.0)[0] == 0.0
+    assert primary_limits(orders([LimitType.PRC_DE]), 100.0)[0] == 0.0
 
 
 def test_surface_limit_class_offsets_in_vol_then_price():

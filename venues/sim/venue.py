@@ -1,39 +1,44 @@
-"""A simulated options exchange: one price-time book per instrument, its own fees and latency.
+"""A simulated exchange (options or equities): one price-time book per listed instrument, its
+own fees and latency. It implements the venue adapter protocol v2 (venues/base.py).
 
-Router children arrive after the venue's order latency, match in the book, and their acks and
-fills travel back after the same latency. Book changes are published as ``BookUpdate`` events
-after the market-data latency. Everything moves on the clock, so a run is deterministic.
+Router commands arrive after the venue's order latency, act on the book, and their reports
+travel back after the same latency. Book changes are published as ``BookUpdate`` events after
+the market-data latency. Everything moves on the clock, so a run is deterministic.
 """
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Callable
 
 from router.clock import Clock
-from router.domain.enums import Side
-from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled, ChildFilled,
-                                  ChildRejected, SubmitChild, TradePrint, VenueReport)
+from router.domain.enums import Liquidity, Side, TimeInForce
+from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled,
+                                  ChildCancelRejected, ChildFilled, ChildRejected, ChildReplaced,
+                                  ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint, VenueReport)
 from venues.fees import FeeSchedule
 
-from .matching import BookError, OrderBook, SubmitResult
+from .matching import BookError, OrderBook, SubmitResult, from_ticks, to_ticks
 
 PRICE_TICK = 0.01      # book granularity; each instrument's own tick rule is enforced by the router
 ROUTER = "router"
 DEPTH_LEVELS = 5
+UNKNOWN_ORDER = "unknown or finished order"
 
 
-def to_ticks(price: float) -> int:
-    return int(round(price / PRICE_TICK + 1e-9))
-
-
-def from_ticks(ticks: int) -> float:
-    return round(ticks * PRICE_TICK, 8)
+@dataclass(slots=True)
+class _Child:
+    """A router child resting at the venue, and what of it has filled here."""
+    symbol: str
+    side: Side
+    filled: int = 0
 
 
 class SimVenue:
     def __init__(self, name: str, clock: Clock, fees: FeeSchedule, latency_ns: int, md_latency_ns: int,
-                 report_sink: Callable[[VenueReport], None], book_sink: Callable[[BookUpdate], None],
-                 symbols: set[str] | None = None) -> None:
+                 report_sink: Callable[[VenueReport], None], book_sink: Callable[[BookUpdate | TradePrint], None],
+                 symbols: Collection[str] | None = None) -> None:
         self.name = name
         self._clock = clock
         self._fees = fees
@@ -41,10 +46,14 @@ class SimVenue:
         self._md_latency_ns = md_latency_ns
         self._report_sink = report_sink
         self._book_sink = book_sink
-        self._symbols = symbols
+        self._symbols = None if symbols is None else frozenset(symbols)
         self._books: dict[str, OrderBook] = {}
+        self._children: dict[str, _Child] = {}
         self._exec_ids = itertools.count(1)
         self._publish_pending: set[str] = set()
+
+    def lists(self, symbol: str) -> bool:
+        return self._symbols is None or symbol in self._symbols
 
     def book(self, symbol: str) -> OrderBook:
         book = self._books.get(symbol)
@@ -52,55 +61,112 @@ class SimVenue:
             book = self._books[symbol] = OrderBook()
         return book
 
-    # ---- the adapter protocol (router side)
+    # ---- the adapter protocol (router side): every command arrives after the order latency
 
     def submit(self, order: SubmitChild) -> None:
-        self._clock.call_later(self.latency_ns, lambda: self._arrive(order))
+        self._clock.call_later(self.latency_ns, lambda: self._arrive_submit(order))
+
+    def replace(self, order: ReplaceChild) -> None:
+        self._clock.call_later(self.latency_ns, lambda: self._arrive_replace(order))
 
     def cancel(self, order: CancelChild) -> None:
         self._clock.call_later(self.latency_ns, lambda: self._arrive_cancel(order))
 
     def reconcile(self, child_id: str) -> None:
-        resting = any(book.order(child_id) is not None for book in self._books.values())
-        report = ChildAccepted(child_id, self.name) if resting else ChildCanceled(child_id, self.name, "unknown at venue")
-        self._reply(report)
+        self._clock.call_later(self.latency_ns, lambda: self._arrive_reconcile(child_id))
 
-    def _arrive(self, order: SubmitChild) -> None:
-        if self._symbols is not None and order.symbol not in self._symbols:
+    def _arrive_submit(self, order: SubmitChild) -> None:
+        if not self.lists(order.symbol):
             self._reply(ChildRejected(order.child_id, self.name, f"{order.symbol} is not listed on {self.name}"))
             return
+        if order.child_id in self._children:
+            self._reply(ChildRejected(order.child_id, self.name, f"duplicate child id {order.child_id}"))
+            return
+        fok = order.time_in_force is TimeInForce.FOK
         try:
-            result = self.book(order.symbol).submit(order.child_id, ROUTER, order.side, order.qty,
-                                                    to_ticks(order.price), ioc=order.time_in_force.value == "3")
+            result = self.book(order.symbol).submit(
+                order.child_id, ROUTER, order.side, order.qty, to_ticks(order.price, PRICE_TICK),
+                ioc=order.time_in_force is TimeInForce.IOC, fok=fok, post_only=order.post_only,
+                display_qty=order.display_qty)
         except BookError as exc:
             self._reply(ChildRejected(order.child_id, self.name, str(exc)))
             return
+        if result.refused:
+            self._reply(ChildRejected(order.child_id, self.name, result.refused))
+            return
         self._reply(ChildAccepted(order.child_id, self.name))
+        self._children[order.child_id] = _Child(order.symbol, order.side)
         self._report_trades(result, order.symbol, order.side)
+        if not result.rested_qty:
+            self._children.pop(order.child_id, None)
         if result.canceled_qty:
-            self._reply(ChildCanceled(order.child_id, self.name, "IOC remainder"))
+            reason = "FOK could not fill in full" if fok else "IOC remainder"
+            self._reply(ChildCanceled(order.child_id, self.name, reason))
         self._publish(order.symbol)
 
+    def _arrive_replace(self, order: ReplaceChild) -> None:
+        child = self._children.get(order.child_id)
+        if child is None:
+            self._reply(ChildReplaceRejected(order.child_id, self.name, UNKNOWN_ORDER))
+            return
+        if order.qty <= child.filled:
+            self._reply(ChildReplaceRejected(
+                order.child_id, self.name, f"new qty {order.qty} is not above the {child.filled} already filled"))
+            return
+        price_ticks = to_ticks(order.price, PRICE_TICK)
+        try:
+            result = self.book(child.symbol).replace(order.child_id, order.qty - child.filled, price_ticks)
+        except BookError as exc:
+            self._reply(ChildReplaceRejected(order.child_id, self.name, str(exc)))
+            return
+        assert result is not None, "a tracked child is always resting"
+        if result.refused:
+            self._reply(ChildReplaceRejected(order.child_id, self.name, result.refused))
+            return
+        self._reply(ChildReplaced(order.child_id, self.name, order.qty, from_ticks(price_ticks, PRICE_TICK)))
+        self._report_trades(result, child.symbol, child.side)
+        if not result.rested_qty:
+            self._children.pop(order.child_id, None)
+        self._publish(child.symbol)
+
     def _arrive_cancel(self, order: CancelChild) -> None:
-        for symbol, book in self._books.items():
-            if book.cancel(order.child_id) is not None:
-                self._reply(ChildCanceled(order.child_id, self.name, "canceled on request"))
-                self._publish(symbol)
-                return
-        # Already done (filled or IOC-canceled): its final report is on its way.
+        child = self._children.pop(order.child_id, None)
+        if child is None:
+            self._reply(ChildCancelRejected(order.child_id, self.name, UNKNOWN_ORDER))
+            return
+        self.book(child.symbol).cancel(order.child_id)
+        self._reply(ChildCanceled(order.child_id, self.name, "canceled on request"))
+        self._publish(child.symbol)
+
+    def _arrive_reconcile(self, child_id: str) -> None:
+        child = self._children.get(child_id)
+        if child is None:
+            self._reply(ChildCanceled(child_id, self.name, "unknown at venue"))
+            return
+        view = self.book(child.symbol).order(child_id)
+        self._reply(ChildAccepted(child_id, self.name))
+        price = from_ticks(view.price_ticks, PRICE_TICK)
+        self._reply(ChildReplaced(child_id, self.name, child.filled + view.leaves, price))
 
     def _report_trades(self, result: SubmitResult, symbol: str, taker_side: Side) -> None:
+        aggressor = Side.BUY if taker_side.is_buy else Side.SELL
         for trade in result.trades:
-            price = from_ticks(trade.price_ticks)
-            self._print(TradePrint(self.name, symbol, price, trade.qty, taker_side))
+            price = from_ticks(trade.price_ticks, PRICE_TICK)
+            self._print(TradePrint(self.name, symbol, price, trade.qty, aggressor))
             if trade.taker_owner == ROUTER:
-                self._reply(self._fill(trade.taker_order_id, trade.qty, price, "R"))
+                self._router_fill(trade.taker_order_id, trade.qty, price, Liquidity.REMOVED)
             if trade.maker_owner == ROUTER:
-                self._reply(self._fill(trade.maker_order_id, trade.qty, price, "A"))
+                self._router_fill(trade.maker_order_id, trade.qty, price, Liquidity.ADDED)
+                if not trade.maker_leaves:
+                    self._children.pop(trade.maker_order_id, None)
 
-    def _fill(self, child_id: str, qty: int, price: float, liquidity: str) -> ChildFilled:
+    def _router_fill(self, child_id: str, qty: int, price: float, liquidity: Liquidity) -> None:
+        child = self._children.get(child_id)
+        if child is not None:
+            child.filled += qty
         exec_id = f"{self.name}-{next(self._exec_ids)}"
-        return ChildFilled(child_id, self.name, exec_id, qty, price, self._fees.fee(self.name, qty, liquidity), liquidity)
+        self._reply(ChildFilled(child_id, self.name, exec_id, qty, price,
+                                self._fees.fee(self.name, qty, liquidity), liquidity))
 
     def _reply(self, report: VenueReport) -> None:
         self._clock.call_later(self.latency_ns, lambda: self._report_sink(report))
@@ -109,7 +175,9 @@ class SimVenue:
 
     def place(self, owner: str, order_id: str, symbol: str, side: Side, qty: int, price: float,
               ioc: bool = False) -> SubmitResult:
-        result = self.book(symbol).submit(order_id, owner, side, qty, to_ticks(price), ioc=ioc)
+        if not self.lists(symbol):
+            raise BookError(f"{symbol} is not listed on {self.name}")
+        result = self.book(symbol).submit(order_id, owner, side, qty, to_ticks(price, PRICE_TICK), ioc=ioc)
         self._report_trades(result, symbol, side)
         self._publish(symbol)
         return result
@@ -134,6 +202,6 @@ class SimVenue:
 
     def snapshot(self, symbol: str) -> BookUpdate:
         book = self.book(symbol)
-        bids = tuple(BookLevel(from_ticks(p), q) for p, q in book.depth(Side.BUY, DEPTH_LEVELS))
-        asks = tuple(BookLevel(from_ticks(p), q) for p, q in book.depth(Side.SELL, DEPTH_LEVELS))
+        bids = tuple(BookLevel(from_ticks(p, PRICE_TICK), q) for p, q in book.depth(Side.BUY, DEPTH_LEVELS))
+        asks = tuple(BookLevel(from_ticks(p, PRICE_TICK), q) for p, q in book.depth(Side.SELL, DEPTH_LEVELS))
         return BookUpdate(self.name, symbol, bids, asks)

@@ -1,0 +1,318 @@
+"""The child order manager: every order the router itself sends, for every algo and role.
+
+It makes child IDs (P7.3 is P7's third child), runs each new or amended child through the risk
+checks, and keeps one request in flight per child: a replace or cancel asked for while one is
+in flight waits, and a newer replace target supersedes a queued one (hftbacktest's rule), so a
+fast market never stacks requests at a venue. Venue reports drive the child state machine
+
+    PendingNew -> New -> PartiallyFilled -> Filled
+         |         |  \\-> PendingReplace -> New / PartiallyFilled (replaced or replace rejected)
+         |         \\---> PendingCancel  -> Canceled (or back, cancel rejected)
+         \\-> Rejected
+
+and are passed on to the listener (fill accounting and the algo runtime). A child pending longer
+than the configured timeout is reconciled with its venue, and its owner is told.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Protocol
+
+from router.clock import Clock
+from router.domain.enums import ChildRole, Side, TimeInForce
+from router.domain.events import (CancelChild, ChildAccepted, ChildCanceled, ChildCancelRejected, ChildFilled,
+                                  ChildRejected, ChildReplaced, ChildReplaceRejected, ReplaceChild, SubmitChild)
+from router.domain.instruments import Instrument
+from router.domain.orders import ChildOrder, ChildStatus, ParentOrder
+from router.market.books import MarketBooks
+from router.market.securities import SecurityMaster
+from router.risk import default_child_checks, first_failure
+from venues.sor import SmartOrderRouter, SweepRequest
+
+from .batch import UnitOfWork
+from .state import Orders
+from .timers import Timers
+
+log = logging.getLogger(__name__)
+_EPS = 1e-9
+_NEVER_RESTS = (TimeInForce.IOC, TimeInForce.FOK)
+
+
+class ChildListener(Protocol):
+    def child_accepted(self, child: ChildOrder) -> None: ...
+    def child_filled(self, child: ChildOrder, report: ChildFilled) -> None: ...
+    def child_replaced(self, child: ChildOrder) -> None: ...
+    def child_rejected(self, child: ChildOrder, reason: str) -> None: ...
+    def child_done(self, child: ChildOrder) -> None: ...
+
+
+class InvariantError(RuntimeError):
+    """The engine found its own state impossible (an overfill, a fill on a done order)."""
+
+
+def _resting(child: ChildOrder) -> ChildStatus:
+    return ChildStatus.PARTIALLY_FILLED if child.cum_qty else ChildStatus.NEW
+
+
+class ChildOrderManager:
+    def __init__(self, clock: Clock, timers: Timers, work: UnitOfWork, orders: Orders, books: MarketBooks,
+                 securities: SecurityMaster, sor: SmartOrderRouter, venues: dict, pending_timeout_ns: int) -> None:
+        self._clock = clock
+        self._securities = securities
+        self._timers = timers
+        self._venues = venues
+        self._work = work
+        self._orders = orders
+        self._books = books
+        self._sor = sor
+        self._checks = default_child_checks()
+        self._pending_timeout_ns = pending_timeout_ns
+        self._pending: set[str] = set()          # children with a request in flight
+        self._timeout_timer = None
+        self.listener: ChildListener | None = None
+
+    # ------------------------------------------------------------------ making children
+
+    def _new_child(self, parent: ParentOrder, venue: str, symbol: str, side: Side, qty: int, price: float,
+                   tif: TimeInForce, role: ChildRole, delay_ns: int = 0, **extra) -> ChildOrder:
+        return ChildOrder(child_id=f"{parent.order_id}.{parent.child_seq + 1}", parent_id=parent.order_id,
+                          venue=venue, symbol=symbol, side=side, qty=qty, price=price, time_in_force=tif,
+                          sent_ns=self._clock.now_ns() + delay_ns, role=role, status_since_ns=self._clock.now_ns(),
+                          **extra)
+
+    def _blocked(self, parent: ParentOrder, child: ChildOrder, instrument: Instrument, open_qty: int) -> bool:
+        own = self._securities.get(parent.symbol)           # the parent's instrument, not the child's
+        risk = first_failure(self._checks, parent, child, open_qty, own.underlying, own.multiplier)
+        if risk is None:
+            return False
+        self._work.journal_add("child_blocked", parent.session, {"child": child.child_id, "reason": risk.text})
+        log.warning("risk blocked %s: %s", child.child_id, risk.text)
+        return True
+
+    def _open_qty(self, parent: ParentOrder, role: ChildRole) -> int:
+        return sum(c.target_qty - c.cum_qty for c in self._orders.open_children(parent.order_id, role))
+
+    def _send_new(self, parent: ParentOrder, child: ChildOrder, delay_ns: int, short_sale: bool, mode: str) -> None:
+        parent.child_seq += 1
+        self._orders.add_child(child)
+        self._pending.add(child.child_id)
+        self._arm_timeout()
+        self._work.touch_child(child)
+        self._work.touch(parent)
+        self._work.journal_add("child_out", parent.session, {
+            "child": child.child_id, "venue": child.venue, "symbol": child.symbol, "qty": child.qty,
+            "price": child.price, "side": child.side.value, "tif": child.time_in_force.value,
+            "role": child.role.value, "post_only": child.post_only, "mode": mode})
+        self._work.command(SubmitChild(child.child_id, child.venue, child.symbol, child.side, child.qty, child.price,
+                                       child.time_in_force, child.post_only, child.display_qty, short_sale), delay_ns)
+
+    def take(self, parent: ParentOrder, instrument: Instrument, symbol: str, side: Side, qty: int, limit: float,
+             venues: tuple[str, ...], max_children: int | None, role: ChildRole,
+             short_sale: bool = False) -> list[ChildOrder]:
+        """Marketable IOC children through the SOR for up to ``qty`` at ``limit``."""
+        book = self._books.book(symbol)
+        nbbo = book.nbbo()
+        far = nbbo.ask if side.is_buy else nbbo.bid
+        if far is None or (far > limit + _EPS if side.is_buy else far < limit - _EPS):
+            return []            # nothing anywhere at the limit: skip the SOR
+        plan = self._sor.plan_sweep(SweepRequest(side, qty, limit, instrument.multiplier, venues, max_children), book)
+        rule = instrument.tick_rule
+        open_qty = self._open_qty(parent, role)
+        made: list[ChildOrder] = []
+        for allocation in plan.allocations:
+            child = self._new_child(parent, allocation.venue, symbol, side, allocation.qty,
+                                    rule.round_passive(allocation.price, side.is_buy), TimeInForce.IOC, role,
+                                    allocation.send_delay_ns)
+            if self._blocked(parent, child, instrument, open_qty):
+                continue
+            open_qty += child.qty
+            self._send_new(parent, child, allocation.send_delay_ns, short_sale, plan.mode)
+            made.append(child)
+        return made
+
+    def post(self, parent: ParentOrder, instrument: Instrument, symbol: str, side: Side, qty: int, price: float,
+             venue: str | None, post_only: bool, display_qty: int | None, tif: TimeInForce, role: ChildRole,
+             allowed_venues: tuple[str, ...] = (), short_sale: bool = False) -> ChildOrder | None:
+        if venue is None:
+            venue = self._sor.plan_post(side, qty, price, self._books.book(symbol), allowed_venues)
+            if venue is None:
+                self._work.journal_add("child_blocked", parent.session,
+                                       {"parent": parent.order_id, "reason": f"no venue lists {symbol}"})
+                return None
+        child = self._new_child(parent, venue, symbol, side, qty, instrument.tick_rule.round_passive(price, side.is_buy),
+                                tif, role, post_only=post_only, display_qty=display_qty)
+        if self._blocked(parent, child, instrument, self._open_qty(parent, role)):
+            return None
+        self._send_new(parent, child, 0, short_sale, "post")
+        return child
+
+    def open_children(self, order_id: str, role: ChildRole | None) -> list[ChildOrder]:
+        return self._orders.open_children(order_id, role)
+
+    # ------------------------------------------------------------------ amending
+
+    def replace(self, parent: ParentOrder, instrument: Instrument, child: ChildOrder, qty: int | None,
+                price: float | None) -> None:
+        if not child.is_open or child.status is ChildStatus.PENDING_CANCEL or child.cancel_queued:
+            return
+        new_qty = child.target_qty if qty is None else qty
+        new_price = child.target_price if price is None else instrument.tick_rule.round_passive(price, child.side.is_buy)
+        if new_qty <= child.cum_qty:
+            self.cancel(child)
+            return
+        trial = ChildOrder(**{**asdict(child), "qty": new_qty - child.cum_qty, "price": new_price})
+        others = self._open_qty(parent, child.role) - (child.target_qty - child.cum_qty)
+        if self._blocked(parent, trial, instrument, others):
+            return
+        if child.in_flight:
+            child.next_qty, child.next_price = new_qty, new_price
+            self._work.touch_child(child)
+            return
+        self._send_replace(child, new_qty, new_price)
+
+    def _send_replace(self, child: ChildOrder, qty: int, price: float) -> None:
+        child.next_qty = child.next_price = None
+        if qty == child.qty and abs(price - child.price) < _EPS:
+            return
+        child.want_qty, child.want_price = qty, price
+        child.revision += 1
+        self._set_status(child, ChildStatus.PENDING_REPLACE)
+        self._work.journal_add("child_replace", None, {"child": child.child_id, "qty": qty, "price": price,
+                                                       "revision": child.revision})
+        self._work.command(ReplaceChild(child.child_id, child.venue, qty, price, child.revision))
+
+    def cancel(self, child: ChildOrder) -> None:
+        if not child.is_open or child.status is ChildStatus.PENDING_CANCEL:
+            return
+        if child.time_in_force in _NEVER_RESTS:
+            return               # it ends by itself on arrival
+        if child.in_flight:
+            child.cancel_queued = True
+            self._work.touch_child(child)
+            return
+        self._send_cancel(child)
+
+    def _send_cancel(self, child: ChildOrder) -> None:
+        child.cancel_queued = False
+        child.next_qty = child.next_price = None
+        self._set_status(child, ChildStatus.PENDING_CANCEL)
+        self._work.command(CancelChild(child.child_id, child.venue))
+
+    def _send_queued(self, child: ChildOrder) -> None:
+        if not child.is_open or child.in_flight:
+            return
+        if child.cancel_queued:
+            self._send_cancel(child)
+        elif child.next_qty is not None:
+            qty, price = child.next_qty, child.next_price
+            if qty <= child.cum_qty:
+                self._send_cancel(child)
+            else:
+                self._send_replace(child, qty, price)
+
+    def _set_status(self, child: ChildOrder, status: ChildStatus) -> None:
+        child.status = status
+        child.status_since_ns = self._clock.now_ns()
+        if status.is_pending:
+            self._pending.add(child.child_id)
+            self._arm_timeout()
+        else:
+            self._pending.discard(child.child_id)
+        self._work.touch_child(child)
+
+    # ------------------------------------------------------------------ venue reports
+
+    def on_report(self, report) -> None:
+        self._work.journal_add("venue_report", None, {"type": type(report).__name__, **asdict(report)})
+        child = self._orders.children.get(report.child_id)
+        if child is None:
+            log.warning("report for unknown child %s", report.child_id)
+            return
+        listener = self.listener
+        was_open = child.is_open
+        if isinstance(report, ChildFilled):
+            self._fill(child, report)
+        elif not was_open:
+            return               # late news about a finished child (a cancel reject, a reconcile answer)
+        elif isinstance(report, ChildAccepted):
+            if child.status is ChildStatus.PENDING_NEW:
+                child.accepted_ns = self._clock.now_ns()
+                self._set_status(child, _resting(child))
+                listener.child_accepted(child)
+        elif isinstance(report, ChildReplaced):
+            child.qty, child.price = report.qty, report.price
+            child.want_qty = child.want_price = None
+            child.accepted_ns = self._clock.now_ns()
+            self._set_status(child, ChildStatus.FILLED if child.cum_qty >= child.qty else _resting(child))
+            if child.is_open:
+                listener.child_replaced(child)
+        elif isinstance(report, ChildReplaceRejected):
+            child.want_qty = child.want_price = None
+            if child.status is ChildStatus.PENDING_REPLACE:
+                self._set_status(child, _resting(child))
+            listener.child_rejected(child, report.reason)
+        elif isinstance(report, ChildCancelRejected):
+            child.cancel_queued = False
+            if child.status is ChildStatus.PENDING_CANCEL:
+                self._set_status(child, _resting(child))
+            listener.child_rejected(child, report.reason)
+        elif isinstance(report, ChildCanceled):
+            self._set_status(child, ChildStatus.CANCELED)
+        elif isinstance(report, ChildRejected):
+            self._set_status(child, ChildStatus.REJECTED)
+            listener.child_rejected(child, report.reason)
+        if child.is_open:
+            self._send_queued(child)
+        elif was_open:
+            self._pending.discard(child.child_id)
+            listener.child_done(child)
+
+    def _fill(self, child: ChildOrder, fill: ChildFilled) -> None:
+        if not child.is_open:
+            raise InvariantError(f"fill {fill.exec_id} on {child.child_id}, which is {child.status.name}")
+        most = max(child.qty, child.want_qty or 0)
+        if child.cum_qty + fill.qty > most:
+            raise InvariantError(f"fill {fill.exec_id} overfills child {child.child_id}")
+        child.cum_qty += fill.qty
+        child.notional += fill.qty * fill.price
+        child.fees += fill.fee
+        if child.cum_qty >= child.qty and child.want_qty is None:
+            self._set_status(child, ChildStatus.FILLED)
+        elif child.status in (ChildStatus.PENDING_NEW, ChildStatus.NEW):
+            self._set_status(child, ChildStatus.PARTIALLY_FILLED)
+        else:
+            self._work.touch_child(child)
+        self.listener.child_filled(child, fill)
+
+    # ------------------------------------------------------------------ nothing hangs
+
+    def _arm_timeout(self) -> None:
+        if self._timeout_timer is None:
+            self._timeout_timer = self._timers.call_later(self._pending_timeout_ns, self._check_timeouts)
+
+    def _check_timeouts(self) -> None:
+        self._timeout_timer = None
+        now = self._clock.now_ns()
+        for child_id in sorted(self._pending):
+            child = self._orders.children[child_id]
+            if now - child.status_since_ns < self._pending_timeout_ns:
+                continue
+            child.status_since_ns = now              # one reconcile per timeout period
+            self._work.journal_add("child_timeout", None, {"child": child_id, "status": child.status.value})
+            self._venue(child).reconcile(child_id)
+            self.listener.child_rejected(child, f"no answer from {child.venue} within "
+                                                f"{self._pending_timeout_ns / 1e6:g} ms; reconciling")
+        if self._pending:
+            self._arm_timeout()
+
+    def reconcile_all(self, children: list[ChildOrder]) -> None:
+        for child in children:
+            if child.status.is_pending:
+                self._pending.add(child.child_id)
+            self._venue(child).reconcile(child.child_id)
+        if self._pending:
+            self._arm_timeout()
+
+    def _venue(self, child: ChildOrder):
+        return self._venues[child.venue]

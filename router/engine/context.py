@@ -1,0 +1,134 @@
+"""The engine as one algo (or one auto-hedger) sees it: ``algos.base.AlgoContext`` v2."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from router.clock import Clock
+from router.domain.enums import ChildRole, Side, TimeInForce
+from router.domain.instruments import Instrument
+from router.domain.orders import ChildOrder, ParentOrder
+from router.market.books import EMPTY_NBBO, InstrumentBook, MarketBooks, Nbbo
+from router.market.model import OptionModel
+from router.market.securities import SecurityMaster
+from router.market.waiters import LiquidityWaiters
+
+if TYPE_CHECKING:
+    from .children import ChildOrderManager
+    from .parents import ParentLifecycle
+    from .runtime import AlgoRuntime
+
+ALGO, HEDGE = "algo", "hedge"
+
+
+@dataclass
+class Services:
+    clock: Clock
+    books: MarketBooks
+    securities: SecurityMaster
+    model: OptionModel
+    waiters: LiquidityWaiters
+    children: "ChildOrderManager" = None
+    runtime: "AlgoRuntime" = None
+    lifecycle: "ParentLifecycle" = None
+
+
+class ParentContext:
+    __slots__ = ("_s", "_parent", "_instrument", "_owner")
+
+    def __init__(self, services: Services, parent: ParentOrder, owner: str) -> None:
+        self._s = services
+        self._parent = parent
+        self._instrument = services.securities.get(parent.symbol)
+        self._owner = owner
+
+    # ---- the parent
+    @property
+    def parent(self) -> ParentOrder:
+        return self._parent
+
+    def now_ns(self) -> int:
+        return self._s.clock.now_ns()
+
+    # ---- market
+    def instrument(self, symbol: str | None = None) -> Instrument | None:
+        return self._instrument if symbol is None else self._s.securities.get(symbol)
+
+    def book(self, symbol: str | None = None) -> InstrumentBook:
+        return self._s.books.book(symbol or self._parent.symbol)
+
+    def underlier_quote(self) -> Nbbo:
+        if self._instrument is None:
+            return EMPTY_NBBO
+        return self._s.books.nbbo(self._instrument.underlying)
+
+    def greeks(self, symbol: str | None = None, *, underlier: float | None = None):
+        instrument = self.instrument(symbol)
+        if instrument is None:
+            return None
+        return self._s.model.greeks(instrument, self.now_ns(), self._parent.algo, underlier)
+
+    def implied_vol(self, price: float, symbol: str | None = None) -> float | None:
+        instrument = self.instrument(symbol)
+        if instrument is None:
+            return None
+        return self._s.model.implied_vol(instrument, price, self.now_ns(), self._parent.algo)
+
+    def market_rate(self) -> float:
+        return self._s.model.rate
+
+    def subscribe(self, symbol: str) -> None:
+        self._s.runtime.subscribe(self._parent.order_id, self._owner, symbol)
+
+    def unsubscribe(self, symbol: str) -> None:
+        self._s.runtime.unsubscribe(self._parent.order_id, self._owner, symbol)
+
+    # ---- orders
+    def _default_role(self) -> ChildRole:
+        return ChildRole.HEDGE if self._owner == HEDGE else ChildRole.WORK
+
+    def take(self, qty: int, limit: float, *, symbol: str | None = None, side: Side | None = None,
+             venues: tuple[str, ...] = (), max_children: int | None = None, role: ChildRole | None = None,
+             short_sale: bool = False) -> list[ChildOrder]:
+        symbol = symbol or self._parent.symbol
+        instrument = self._s.securities.get(symbol)
+        return self._s.children.take(self._parent, instrument, symbol, side or self._parent.side, qty, limit,
+                                     venues, max_children, role or self._default_role(), short_sale)
+
+    def post(self, symbol: str | None, side: Side | None, qty: int, price: float, *, venue: str | None = None,
+             post_only: bool = True, display_qty: int | None = None, tif: TimeInForce = TimeInForce.DAY,
+             role: ChildRole | None = None, short_sale: bool = False) -> ChildOrder | None:
+        symbol = symbol or self._parent.symbol
+        instrument = self._s.securities.get(symbol)
+        allowed = self._parent.algo.exchanges if symbol == self._parent.symbol else ()
+        return self._s.children.post(self._parent, instrument, symbol, side or self._parent.side, qty, price, venue,
+                                     post_only, display_qty, tif, role or self._default_role(), allowed, short_sale)
+
+    def replace(self, child: ChildOrder, qty: int | None = None, price: float | None = None) -> None:
+        self._s.children.replace(self._parent, self._s.securities.get(child.symbol), child, qty, price)
+
+    def cancel(self, child: ChildOrder) -> None:
+        self._s.children.cancel(child)
+
+    def open_children(self, role: ChildRole | None = ChildRole.WORK) -> list[ChildOrder]:
+        return self._s.children.open_children(self._parent.order_id, role)
+
+    def children_sent(self) -> int:
+        return self._parent.child_seq
+
+    # ---- time
+    def set_timer(self, name: str, at_ns: int) -> None:
+        self._s.runtime.set_timer(self._parent.order_id, self._owner, name, at_ns)
+
+    def cancel_timer(self, name: str) -> None:
+        self._s.runtime.cancel_timer(self._parent.order_id, self._owner, name)
+
+    def wait_for_liquidity(self, limit: float | None) -> None:
+        self._s.waiters.wait(self._parent.symbol, self._parent.order_id, self._parent.side.is_buy, limit)
+
+    # ---- the end
+    def finish(self, text: str) -> None:
+        self._s.lifecycle.finish(self._parent, text)
+
+    def hold(self, text: str) -> None:
+        self._s.lifecycle.hold(self._parent, text)

@@ -1,0 +1,291 @@
+"""The deterministic core: one thread, one inbox, an injected clock.
+
+Every state change happens on the engine thread, in inbox order. Work is done in batches:
+handle up to ``batch_max`` events, persist the batch (journal entries plus the rows of every
+parent, child and fill it touched) in one transaction, and only then release the batch's
+effects — reports to FIX clients and orders to venues. That is "store then send" with a group
+commit, so durability costs one commit per batch rather than one per message.
+
+This module only wires the parts together and routes events; each job has its own module:
+batch (the unit of work), parents (lifecycle), validation, children (the child order manager),
+accounting (fills by role), runtime and context (the algos), reports, restore.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+from typing import Callable
+
+from algos.registry import create_algo
+from router.clock import NANOS_PER_SECOND, Clock
+from router.config import Accounts, AlgoSettings, EngineConfig
+from router.domain.commands import (CancelOrder, ClientRequest, MassCancel, NewMultilegOrder, NewOrder,
+                                    OrderStatusQuery, ReplaceOrder)
+from router.domain.enums import ChildRole, CxlRejReason, CxlRejResponseTo, HedgeMode, OrdStatus
+from router.domain.events import (VENUE_REPORT_TYPES, BookUpdate, BusinessRejectReport, CancelChild, CancelRejectReport,
+                                  ChildFilled, ClientReport, ReplaceChild, SubmitChild, TradePrint, VenueCommand)
+from router.domain.orders import ChildOrder
+from router.hedge import AutoHedger
+from router.market.books import MarketBooks
+from router.market.model import OptionModel
+from router.market.securities import SecurityMaster
+from router.market.waiters import LiquidityWaiters
+from router.positions import PositionLedger, SymbolRisk
+from venues.sor import SmartOrderRouter
+
+from . import tif
+from .accounting import FillAccounting
+from .batch import Persistence, UnitOfWork
+from .children import ChildOrderManager, InvariantError
+from .context import Services, ParentContext
+from .parents import ParentLifecycle
+from .reports import Reports
+from .runtime import AlgoRuntime
+from .state import Orders
+from .timers import Timers
+from .validation import Validator
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+class Engine:
+    def __init__(self, *, clock: Clock, securities: SecurityMaster, books: MarketBooks, sor: SmartOrderRouter,
+                 venues: dict, accounts: Accounts, config: EngineConfig, send: Callable[[ClientReport], None],
+                 persistence: Persistence | None = None, algo_settings: AlgoSettings | None = None,
+                 rate: float = 0.0, fallback_vols: dict[str, float] | None = None) -> None:
+        self.clock, self.securities, self.books, self.venues, self.config = clock, securities, books, venues, config
+        self.algo_settings = algo_settings or AlgoSettings()
+        self.orders = Orders()
+        self.work = UnitOfWork(clock, persistence, send, self._to_venue)
+        self.timers = Timers(clock, self.dispatch)
+        self.waiters = LiquidityWaiters()
+        self.model = OptionModel(books, rate, fallback_vols or {})
+        self.positions = PositionLedger(self._symbol_risk)
+        self.reports = Reports(clock, self.work, self.orders)
+        services = Services(clock, books, securities, self.model, self.waiters)
+        self.children = ChildOrderManager(clock, self.timers, self.work, self.orders, books, securities, sor, venues,
+                                          int(self.algo_settings.pending_timeout_ms * 1_000_000))
+        self.children.listener = self
+        self.accounting = FillAccounting(clock, self.work, self.reports, securities, self.positions)
+        self.runtime = AlgoRuntime(self.work, self.orders, self.timers, securities,
+                                   lambda parent, owner: ParentContext(services, parent, owner),
+                                   self._make_algo, self._make_hedger)
+        self.calendar = tif.SessionCalendar.from_config(config)
+        validator = Validator(self.orders, securities, books, accounts, config, frozenset(venues), self.calendar)
+        self.lifecycle = ParentLifecycle(clock, self.timers, self.work, self.orders, self.reports, self.children,
+                                         self.runtime, validator, securities, books, self.waiters, accounts, config,
+                                         self.calendar)
+        services.children, services.runtime, services.lifecycle = self.children, self.runtime, self.lifecycle
+        self.inbox: "queue.SimpleQueue[object]" = queue.SimpleQueue()
+        self._in_batch = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def parents(self):
+        return self.orders.parents
+
+    @property
+    def child_orders(self):
+        return self.orders.children
+
+    def _symbol_risk(self, symbol: str) -> SymbolRisk | None:
+        instrument = self.securities.get(symbol)
+        if instrument is None or not instrument.is_option:
+            return None
+        greeks = self.model.greeks(instrument, self.clock.now_ns())
+        underlier = self.model.underlier_mid(instrument)
+        if greeks is None or underlier is None:
+            return SymbolRisk(math.nan, math.nan, math.nan)     # unknown, not delta-one
+        return SymbolRisk(float(greeks.delta), float(greeks.vega), underlier)
+
+    def _make_algo(self, name: str, ctx: ParentContext):
+        return create_algo(name, ctx, self.algo_settings)
+
+    def _make_hedger(self, ctx: ParentContext):
+        mode = ctx.parent.algo.auto_hedge
+        if mode is None or mode is HedgeMode.NO_HEDGE:
+            return None
+        return AutoHedger(ctx, self.algo_settings.hedge)
+
+    # ------------------------------------------------------------------ driving
+
+    def dispatch(self, event: object) -> None:
+        """Handle one event and release its effects. Inside the engine loop (timers firing there)
+        the event joins the loop's batch instead, and is released with it."""
+        self._handle_safely(event)
+        if not self._in_batch:
+            self.work.flush()
+
+    def post(self, event: object) -> None:
+        """Thread-safe: queue an event for the engine thread."""
+        self.inbox.put(event)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.inbox.put(_STOP)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        """One iteration: due timers (venue reports, market data, expiries) and up to batch_max
+        inbox events are handled, then persisted in one commit and released together."""
+        batch_max = self.config.batch_max
+        while True:
+            nxt = self.clock.next_timer_ns()
+            timeout = None if nxt is None else max((nxt - self.clock.now_ns()) / NANOS_PER_SECOND, 0.0)
+            try:
+                event = self.inbox.get(timeout=timeout)
+            except queue.Empty:
+                event = None
+            self._in_batch = True
+            try:
+                self.clock.run_due()
+                handled = 0
+                while event is not None:
+                    if event is _STOP:
+                        return
+                    self._handle_safely(event)
+                    handled += 1
+                    if handled >= batch_max:
+                        break
+                    try:
+                        event = self.inbox.get_nowait()
+                    except queue.Empty:
+                        event = None
+            finally:
+                self._in_batch = False
+                self.work.flush()
+
+    def _handle_safely(self, event: object) -> None:
+        try:
+            self._handle(event)
+        except InvariantError as exc:
+            log.error("invariant violated: %s (event %r)", exc, event)
+            self.work.journal_add("invariant_violation", None, {"error": str(exc), "event": repr(event)})
+        except Exception:  # one bad event must not stop the engine
+            log.exception("engine failed on %r", event)
+            self.work.journal_add("engine_error", None, {"event": repr(event)})
+
+    def _handle(self, event: object) -> None:
+        if isinstance(event, ClientRequest):
+            self._on_client(event)
+        elif isinstance(event, VENUE_REPORT_TYPES):
+            self.children.on_report(event)
+        elif isinstance(event, BookUpdate):
+            self._on_book(event)
+        elif isinstance(event, TradePrint):
+            self.books.record_trade(event)
+        elif callable(event):
+            event()
+        else:
+            raise TypeError(f"engine cannot handle {type(event).__name__}")
+
+    def _to_venue(self, command: VenueCommand) -> None:
+        venue = self.venues[command.venue]
+        if isinstance(command, SubmitChild):
+            venue.submit(command)
+        elif isinstance(command, ReplaceChild):
+            venue.replace(command)
+        elif isinstance(command, CancelChild):
+            venue.cancel(command)
+
+    # ------------------------------------------------------------------ client commands
+
+    def _on_client(self, request: ClientRequest) -> None:
+        command = request.command
+        if request.raw is not None:
+            self.work.journal_add("fix_in", request.session, request.raw)
+        else:
+            self.work.journal_add("fix_in", request.session, {
+                "msg_type": request.msg_type, "seq": request.seq_num, "account": request.account,
+                "command": command.model_dump(mode="json") if command is not None else None,
+                "reject": request.reject_text})
+        lifecycle = self.lifecycle
+        if command is None:
+            self._reject_undecodable(request)
+        elif isinstance(command, NewOrder):
+            lifecycle.on_new(request, command)
+        elif isinstance(command, CancelOrder):
+            lifecycle.on_cancel(request, command)
+        elif isinstance(command, ReplaceOrder):
+            lifecycle.on_replace(request, command)
+        elif isinstance(command, OrderStatusQuery):
+            lifecycle.on_status(request, command)
+        elif isinstance(command, MassCancel):
+            lifecycle.on_mass_cancel(request, command)
+        elif isinstance(command, NewMultilegOrder):
+            self.work.report(BusinessRejectReport(
+                request.session, request.seq_num, request.msg_type, 4,
+                "NewOrderMultileg is validated but the multi-leg algo is not available yet", command.cl_ord_id))
+
+    def _reject_undecodable(self, request: ClientRequest) -> None:
+        fields, text = request.reject_fields, request.reject_text or "rejected"
+        if request.msg_type in ("F", "G"):
+            self.work.report(CancelRejectReport(
+                session=request.session, order_id="NONE", cl_ord_id=fields.get("cl_ord_id") or "NONE",
+                orig_cl_ord_id=fields.get("orig_cl_ord_id") or "NONE", ord_status=OrdStatus.REJECTED,
+                response_to=CxlRejResponseTo.CANCEL if request.msg_type == "F" else CxlRejResponseTo.REPLACE,
+                reason=int(CxlRejReason.OTHER), text=text, transact_ns=self.clock.now_ns(),
+                sr_reject_code=request.sr_reject_code))
+        elif request.msg_type in ("D", "AB", "AC"):
+            self.lifecycle.reject_new(request.session, request.account, fields, text, request.reject_reason,
+                                      request.sr_reject_code)
+        else:
+            self.work.report(BusinessRejectReport(request.session, request.seq_num, request.msg_type, 0, text,
+                                                  fields.get("cl_ord_id")))
+
+    # ------------------------------------------------------------------ market data
+
+    def _on_book(self, update: BookUpdate) -> None:
+        book = self.books.apply(update)
+        self.runtime.market_changed(update.symbol)
+        for order_id in self.waiters.reached(update.symbol, book.nbbo()):
+            self.runtime.book_reached(order_id)
+
+    # ------------------------------------------------------------------ child events (ChildListener)
+
+    def child_accepted(self, child: ChildOrder) -> None:
+        self.runtime.child_accepted(child)
+
+    def child_filled(self, child: ChildOrder, report: ChildFilled) -> None:
+        parent = self.orders.parents[child.parent_id]
+        fill = self.accounting.apply(parent, child, report)
+        if child.role is ChildRole.WORK and parent.order_id in self.runtime.hedgers:
+            delta = self._hedge_delta(parent)
+            if delta is None:
+                self.work.journal_add("hedge_skipped", parent.session,
+                                      {"fill": report.exec_id, "reason": "no underlier price for the model delta"})
+            else:
+                self.runtime.option_filled(parent, fill, delta)
+        self.runtime.child_filled(child, fill)
+        self.lifecycle.settle(parent)
+
+    def _hedge_delta(self, parent) -> float | None:
+        if parent.algo.order_ref_delta is not None:
+            return parent.algo.order_ref_delta
+        greeks = self.model.greeks(self.securities.get(parent.symbol), self.clock.now_ns(), parent.algo)
+        return None if greeks is None else float(greeks.delta)
+
+    def child_replaced(self, child: ChildOrder) -> None:
+        self.runtime.child_replaced(child)
+        self.lifecycle.settle(self.orders.parents[child.parent_id])
+
+    def child_rejected(self, child: ChildOrder, reason: str) -> None:
+        self.runtime.child_rejected(child, reason)
+        self.lifecycle.settle(self.orders.parents[child.parent_id])
+
+    def child_done(self, child: ChildOrder) -> None:
+        self.runtime.child_done(child)
+        self.lifecycle.settle(self.orders.parents[child.parent_id])
+
+    # ------------------------------------------------------------------ restart
+
+    def restore(self, state) -> None:
+        from .restore import restore
+        restore(self, state)

@@ -1,0 +1,62 @@
+"""Bring the day back after a restart: working parents with their children, algo state and
+positions; then expire what is past due, ask each venue about every child we believe open, and
+let the algos resume."""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from router.domain.orders import RestoredState
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+def _child_number(child_id: str) -> int:
+    return int(child_id.rsplit(".", 1)[1])
+
+
+def restore(engine: "Engine", state: RestoredState) -> None:
+    orders, work, runtime, lifecycle = engine.orders, engine.work, engine.runtime, engine.lifecycle
+    orders.next_order_number = max(orders.next_order_number, state.next_order_number)
+    work.journal_seq = max(work.journal_seq, state.journal_seq)
+    for key in state.used_cl_ord_ids:
+        orders.by_cl_ord_id.setdefault(key, "")
+    lifecycle.mass_cancel_ids.update(tuple(pair) for pair in json.loads(state.meta.get("mass_cancel_ids", "[]")))
+    for parent in state.parents:
+        orders.add_parent(parent)
+    for child in sorted(state.children, key=lambda c: (c.parent_id, _child_number(c.child_id))):
+        orders.add_child(child)
+    multipliers = {}
+    for fill in state.fills:
+        instrument = engine.securities.get(fill.symbol)
+        multipliers[fill.symbol] = instrument.multiplier if instrument is not None and instrument.is_option else 1
+    engine.positions.rebuild([f for f in state.fills if f.symbol and f.side is not None],
+                             accounts={p.order_id: p.account for p in state.parents}, multipliers=multipliers)
+    working = [p for p in state.parents if p.is_working and engine.securities.get(p.symbol) is not None]
+    for parent in working:
+        runtime.attach(parent)
+        if parent.order_id in runtime.hedgers:
+            engine.reports.hedging.add(parent.order_id)
+    work.journal_add("restore", None, {"parents": [p.order_id for p in state.parents]})
+    now = engine.clock.now_ns()
+    for parent in working:                       # past due first: nothing trades after its expiry
+        if parent.expire_ns is not None and parent.expire_ns <= now:
+            lifecycle.on_expiry(parent.order_id)
+        else:
+            lifecycle.arm_expiry(parent)
+    engine.children.reconcile_all([c for p in working for c in orders.open_children(p.order_id)])
+    for parent in working:
+        if not parent.is_working:
+            continue
+        if parent.pending is not None:
+            lifecycle.settle(parent)
+            continue
+        algo = runtime.algos.get(parent.order_id)
+        if algo is not None:
+            algo.resume()
+        hedger = runtime.hedgers.get(parent.order_id)
+        if hedger is not None and hasattr(hedger, "resume"):
+            hedger.resume()
+        lifecycle.settle(parent)
+    work.flush()

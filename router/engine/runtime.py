@@ -1,0 +1,195 @@
+"""The algo runtime: one algo (and, when the order asks for it, one auto-hedger) per working
+parent, the context each sees, their named timers and market subscriptions.
+
+Gating: no timer, market or book callback reaches an algo whose parent is pending cancel or
+replace, or done; the hedger keeps hearing about its own children until its work is done.
+Market data is conflated: symbols whose book changed are collected during a batch and each
+subscriber hears ``on_market`` once, just before the batch is stored. Algo classes tied to the
+underlier get one ``on_underlier_batch`` call with all their parents on that underlier.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Callable
+
+from algos.base import Algo
+from router.domain.enums import ChildRole
+from router.domain.orders import ChildOrder, Fill, ParentOrder
+from router.market.securities import SecurityMaster
+
+from .batch import UnitOfWork
+from .context import ALGO, HEDGE, ParentContext
+from .state import Orders
+from .timers import Timers
+
+log = logging.getLogger(__name__)
+
+
+class AlgoRuntime:
+    def __init__(self, work: UnitOfWork, orders: Orders, timers: Timers, securities: SecurityMaster,
+                 make_context: Callable[[ParentOrder, str], ParentContext],
+                 make_algo: Callable[[str, ParentContext], Algo],
+                 make_hedger: Callable[[ParentContext], object | None]) -> None:
+        self._work = work
+        self._orders = orders
+        self._timers = timers
+        self._securities = securities
+        self._make_context = make_context
+        self._make_algo = make_algo
+        self._make_hedger = make_hedger
+        self.algos: dict[str, Algo] = {}
+        self.hedgers: dict[str, object] = {}
+        self._timer_handles: dict[tuple[str, str, str], object] = {}
+        self._subscribers: dict[str, set[tuple[str, str]]] = defaultdict(set)   # symbol -> (order id, owner)
+        self._subscriptions: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._dirty_symbols: set[str] = set()
+        work.before_commit.append(self._deliver_market)
+        work.before_commit.append(self._save_states)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def attach(self, parent: ParentOrder) -> Algo:
+        algo = self._make_algo(parent.algo_name, self._make_context(parent, ALGO))
+        self.algos[parent.order_id] = algo
+        hedger = self._make_hedger(self._make_context(parent, HEDGE))
+        if hedger is not None:
+            self.hedgers[parent.order_id] = hedger
+        if parent.algo_state:
+            algo.load_state(parent.algo_state.get("algo", {}))
+            if hedger is not None:
+                hedger.load_state(parent.algo_state.get("hedge", {}))
+        return algo
+
+    def detach_algo(self, order_id: str) -> None:
+        """The parent's own work is over; its hedger (if any) may go on."""
+        if self.algos.pop(order_id, None) is not None:
+            self._drop_owner(order_id, ALGO)
+
+    def detach(self, order_id: str) -> None:
+        self.detach_algo(order_id)
+        if self.hedgers.pop(order_id, None) is not None:
+            self._drop_owner(order_id, HEDGE)
+
+    def _drop_owner(self, order_id: str, owner: str) -> None:
+        for key in [k for k in self._timer_handles if k[0] == order_id and k[1] == owner]:
+            self._timer_handles.pop(key).cancel()
+        for symbol in self._subscriptions.pop((order_id, owner), ()):
+            self._subscribers[symbol].discard((order_id, owner))
+
+    def _live_algo(self, order_id: str) -> Algo | None:
+        parent = self._orders.parents.get(order_id)
+        if parent is None or parent.pending is not None or not parent.is_working:
+            return None
+        self._work.touch(parent)
+        return self.algos.get(order_id)
+
+    def _live_hedger(self, order_id: str):
+        hedger = self.hedgers.get(order_id)
+        if hedger is not None:
+            self._work.touch(self._orders.parents[order_id])
+        return hedger
+
+    def _owner(self, order_id: str, owner: str):
+        return self._live_algo(order_id) if owner == ALGO else self._live_hedger(order_id)
+
+    # ------------------------------------------------------------------ timers and subscriptions
+
+    def set_timer(self, order_id: str, owner: str, name: str, at_ns: int) -> None:
+        key = (order_id, owner, name)
+        old = self._timer_handles.pop(key, None)
+        if old is not None:
+            old.cancel()
+
+        def fire() -> None:
+            if self._timer_handles.get(key) is handle:
+                del self._timer_handles[key]
+                target = self._owner(order_id, owner)
+                if target is not None:
+                    target.on_timer(name)
+        handle = self._timers.call_at(at_ns, fire)
+        self._timer_handles[key] = handle
+
+    def cancel_timer(self, order_id: str, owner: str, name: str) -> None:
+        handle = self._timer_handles.pop((order_id, owner, name), None)
+        if handle is not None:
+            handle.cancel()
+
+    def subscribe(self, order_id: str, owner: str, symbol: str) -> None:
+        self._subscribers[symbol].add((order_id, owner))
+        self._subscriptions[(order_id, owner)].add(symbol)
+
+    def unsubscribe(self, order_id: str, owner: str, symbol: str) -> None:
+        self._subscribers[symbol].discard((order_id, owner))
+        self._subscriptions[(order_id, owner)].discard(symbol)
+
+    def market_changed(self, symbol: str) -> None:
+        if self._subscribers.get(symbol):
+            self._dirty_symbols.add(symbol)
+
+    def _deliver_market(self) -> None:
+        while self._dirty_symbols:
+            symbols, self._dirty_symbols = sorted(self._dirty_symbols), set()
+            for symbol in symbols:
+                batches: dict[type, list[Algo]] = {}
+                for order_id, owner in sorted(self._subscribers.get(symbol, ())):
+                    target = self._owner(order_id, owner)
+                    if target is None:
+                        continue
+                    if owner == ALGO and type(target).tied_to_underlier and self._is_underlier_of(symbol, order_id):
+                        batches.setdefault(type(target), []).append(target)
+                    else:
+                        target.on_market(symbol)
+                for algo_class, algos in batches.items():
+                    algo_class.on_underlier_batch(algos, symbol)
+
+    def _is_underlier_of(self, symbol: str, order_id: str) -> bool:
+        instrument = self._securities.get(self._orders.parents[order_id].symbol)
+        return instrument is not None and instrument.underlying == symbol and instrument.symbol != symbol
+
+    def _save_states(self) -> None:
+        for order_id, parent in self._work.parents.items():
+            algo, hedger = self.algos.get(order_id), self.hedgers.get(order_id)
+            if algo is None and hedger is None:
+                continue
+            state = {}
+            if algo is not None and (saved := algo.save_state()):
+                state["algo"] = saved
+            if hedger is not None and (saved := hedger.save_state()):
+                state["hedge"] = saved
+            if state or parent.algo_state:
+                parent.algo_state = state
+
+    # ------------------------------------------------------------------ child events, routed by role
+
+    def _for_child(self, child: ChildOrder):
+        return self._live_hedger(child.parent_id) if child.role is ChildRole.HEDGE else self._live_algo(child.parent_id)
+
+    def child_accepted(self, child: ChildOrder) -> None:
+        if (target := self._for_child(child)) is not None:
+            target.on_child_accepted(child)
+
+    def child_filled(self, child: ChildOrder, fill: Fill) -> None:
+        if (target := self._for_child(child)) is not None:
+            target.on_fill(child, fill)
+
+    def child_replaced(self, child: ChildOrder) -> None:
+        if (target := self._for_child(child)) is not None:
+            target.on_child_replaced(child)
+
+    def child_rejected(self, child: ChildOrder, reason: str) -> None:
+        if (target := self._for_child(child)) is not None:
+            target.on_child_rejected(child, reason)
+
+    def child_done(self, child: ChildOrder) -> None:
+        if (target := self._for_child(child)) is not None:
+            target.on_child_done(child)
+
+    def option_filled(self, parent: ParentOrder, fill: Fill, delta: float) -> None:
+        hedger = self._live_hedger(parent.order_id)
+        if hedger is not None:
+            hedger.on_option_fill(fill, delta)
+
+    def book_reached(self, order_id: str) -> None:
+        if (algo := self._live_algo(order_id)) is not None:
+            algo.on_book()

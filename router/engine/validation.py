@@ -1,0 +1,186 @@
+"""New-order validation: a pipeline of small checks, each naming the one rule an order broke.
+
+Checks run in order on a draft that earlier checks fill in (the instrument, the algo), and the
+first failure becomes the client's reject. Nothing here changes engine state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from algos.registry import choose_algo, is_available, unread_tags
+from router.clock import NANOS_PER_SECOND, datetime_to_ns
+from router.config import Accounts, EngineConfig
+from router.domain.commands import ClientRequest, NewOrder
+from router.domain.enums import HedgeMode, OrdRejReason, SRRejectCode
+from router.domain.instruments import Instrument
+from router.hedge import UNSUPPORTED_MODES
+from router.market.books import MarketBooks
+from router.market.securities import SecurityMaster
+from router.risk import ParentTerms, default_parent_checks, first_failure
+
+from . import tif
+from .state import Orders
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    text: str
+    reason: OrdRejReason
+    sr_code: SRRejectCode
+
+
+@dataclass(slots=True)
+class Draft:
+    request: ClientRequest
+    cmd: NewOrder
+    account: str
+    now_ns: int
+    instrument: Instrument | None = None
+    algo_name: str = ""
+    expire_ns: int | None = None
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass
+class Validator:
+    orders: Orders
+    securities: SecurityMaster
+    books: MarketBooks
+    accounts: Accounts
+    config: EngineConfig
+    venue_names: frozenset[str]
+    calendar: tif.SessionCalendar
+
+    def __post_init__(self) -> None:
+        self._parent_checks = default_parent_checks()
+        self.checks: tuple[Callable[[Draft], Reject | None], ...] = (
+            self.account_permitted, self.cl_ord_id_unused, self.fresh, self.known_instrument, self.algo_exists,
+            self.tags_read_by_algo, self.hedge_supported, self.known_exchanges, self.price_on_tick,
+            self.time_in_force_supported, self.not_already_expired, self.within_account_limits)
+
+    def run(self, draft: Draft) -> Reject | None:
+        for check in self.checks:
+            if (reject := check(draft)) is not None:
+                return reject
+        return None
+
+    # ---- the checks, in order
+
+    def account_permitted(self, d: Draft) -> Reject | None:
+        if d.cmd.account and d.cmd.account != d.request.account:
+            return Reject(f"Account {d.cmd.account} is not permitted on this session (session account "
+                          f"{d.request.account})", OrdRejReason.UNKNOWN_ACCOUNT, SRRejectCode.UNKNOWN_ACCOUNT)
+        return None
+
+    def cl_ord_id_unused(self, d: Draft) -> Reject | None:
+        if self.orders.cl_ord_id_used(d.request.session, d.cmd.cl_ord_id):
+            return Reject(f"Duplicate ClOrdID {d.cmd.cl_ord_id}", OrdRejReason.DUPLICATE_ORDER, SRRejectCode.DUP_ORD_NUM)
+        return None
+
+    def fresh(self, d: Draft) -> Reject | None:
+        text = stale_text(d.cmd.transact_time, d.now_ns, self.config.max_transact_age_s)
+        return None if text is None else Reject(text, OrdRejReason.STALE_ORDER, SRRejectCode.SYS_REJECT)
+
+    def known_instrument(self, d: Draft) -> Reject | None:
+        d.instrument = self.securities.resolve(d.cmd.instrument)
+        if d.instrument is None:
+            return Reject(f"Unknown instrument {describe(d.cmd)}", OrdRejReason.UNKNOWN_SYMBOL,
+                          SRRejectCode.UNKNOWN_OPTION)
+        d.fields["symbol"] = d.instrument.symbol
+        return None
+
+    def algo_exists(self, d: Draft) -> Reject | None:
+        d.algo_name = choose_algo(d.cmd.algo)
+        if not is_available(d.algo_name):
+            return Reject(f"The {d.algo_name} algo selected by the order's tags is not available yet",
+                          OrdRejReason.OTHER, SRRejectCode.BAD_LMT_TYPE)
+        return None
+
+    def tags_read_by_algo(self, d: Draft) -> Reject | None:
+        unread = unread_tags(d.algo_name, d.cmd.algo, d.instrument)
+        if unread:
+            names = ", ".join(f"{tag} ({why})" for tag, why in unread)
+            return Reject(f"The {d.algo_name} algo does not support {names}; the order is rejected rather than "
+                          f"worked without it", OrdRejReason.OTHER, SRRejectCode.BAD_LMT_TYPE)
+        return None
+
+    def hedge_supported(self, d: Draft) -> Reject | None:
+        mode = d.cmd.algo.auto_hedge
+        if mode is None or mode is HedgeMode.NO_HEDGE:
+            return None
+        if mode in UNSUPPORTED_MODES:
+            return Reject(f"SRAutoHedge (5152) {mode.name} is not supported; use NoHedge, FastCrx, AutoCrx, AutoTrn, "
+                          f"AutoMid, Spdr10S/30S/90S/5M/30M or Static", OrdRejReason.OTHER, SRRejectCode.BAD_LMT_TYPE)
+        if not d.instrument.is_option or self.securities.get(d.instrument.underlying) is None:
+            return Reject(f"SRAutoHedge (5152) needs an option with a tradeable underlier; {d.instrument.symbol} "
+                          f"has none", OrdRejReason.OTHER, SRRejectCode.BAD_LMT_TYPE)
+        return None
+
+    def known_exchanges(self, d: Draft) -> Reject | None:
+        unknown = [x for x in d.cmd.algo.exchanges if x not in self.venue_names]
+        if unknown:
+            return Reject(f"Unknown exchange {','.join(unknown)} in Exchanges (5082); known: "
+                          f"{','.join(sorted(self.venue_names))}", OrdRejReason.OTHER, SRRejectCode.NO_ROUTES)
+        return None
+
+    def price_on_tick(self, d: Draft) -> Reject | None:
+        price = d.cmd.price
+        if price is not None and not d.instrument.tick_rule.is_on_tick(price):
+            return Reject(f"Price {price:g} is not a multiple of the {d.instrument.tick_rule.tick_at(price):g} tick",
+                          OrdRejReason.INVALID_PRICE_INCREMENT, SRRejectCode.BAD_LIMIT)
+        return None
+
+    def time_in_force_supported(self, d: Draft) -> Reject | None:
+        text = tif.unsupported_time_in_force(d.cmd.time_in_force)
+        return None if text is None else Reject(text, OrdRejReason.OTHER, SRRejectCode.BAD_ORD_TYPE)
+
+    def not_already_expired(self, d: Draft) -> Reject | None:
+        cmd = d.cmd
+        text = tif.past_deadline_text(cmd.time_in_force, cmd.algo, cmd.expire_time, cmd.expire_date,
+                                      now_ns=d.now_ns, calendar=self.calendar)
+        if text is not None:
+            return Reject(text, OrdRejReason.OTHER, SRRejectCode.EXPIRED)
+        d.expire_ns = tif.expire_ns(cmd.time_in_force, cmd.algo, cmd.expire_time, cmd.expire_date, now_ns=d.now_ns,
+                                    calendar=self.calendar, ioc_timeout_ns=int(self.config.ioc_timeout_ms * 1e6))
+        return None
+
+    def within_account_limits(self, d: Draft) -> Reject | None:
+        terms = ParentTerms(d.cmd.qty, notional_price(d.cmd.price, d.cmd, d.instrument, self.books),
+                            d.instrument.multiplier)
+        risk = first_failure(self._parent_checks, terms, self.accounts.limits_for(d.account),
+                             self.orders.open_orders(d.account))
+        if risk is None:
+            return None
+        return Reject(risk.text, OrdRejReason(risk.ord_rej_reason), SRRejectCode(risk.sr_reject_code))
+
+
+def notional_price(price: float | None, cmd_or_parent, instrument: Instrument, books: MarketBooks) -> float | None:
+    """The price an order's notional is measured at: its static limit (44, or 5106, plus the
+    5126 offset), else the far side of the market it would trade at (a market or tied order)."""
+    params = cmd_or_parent.algo
+    base = price if price is not None else (params.order_prc_limit or None)
+    if base is not None:
+        offset = params.order_prc_offset or 0.0
+        return base + offset if cmd_or_parent.side.is_buy else base - offset
+    nbbo = books.nbbo(instrument.symbol)
+    far = nbbo.ask if cmd_or_parent.side.is_buy else nbbo.bid
+    return far if far is not None else (nbbo.bid if cmd_or_parent.side.is_buy else nbbo.ask)
+
+
+def stale_text(transact_time, now_ns: int, limit: float) -> str | None:
+    if transact_time is None:
+        return None
+    age = (now_ns - datetime_to_ns(transact_time)) / NANOS_PER_SECOND
+    if age > limit:
+        return f"TransactTime {transact_time:%Y%m%d-%H:%M:%S} is {age:.1f}s old; orders must arrive within {limit:g}s"
+    if age < -limit:
+        return f"TransactTime {transact_time:%Y%m%d-%H:%M:%S} is {-age:.1f}s in the future"
+    return None
+
+
+def describe(cmd: NewOrder) -> str:
+    spec = cmd.instrument
+    if spec.strike is not None:
+        return f"{spec.symbol} {spec.maturity_date} {spec.put_call} {spec.strike:g}"
+    return repr(spec.symbol)

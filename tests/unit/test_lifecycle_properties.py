@@ -1,0 +1,357 @@
+"""Property test of the parent-order lifecycle: random interleavings of client requests
+(new, cancel/replace, mass cancel), market changes and clock steps, with the lifecycle's
+invariants checked after every step.
+
+The steps are plain named tuples, so a failing example hypothesis prints is a runnable list:
+``LifecycleRun().run([New('B', 5, 5.0), Advance(300), Cancel(0)])``.
+
+Properties (checked after every step, on every parent and on every report sent so far):
+
+1. CumQty <= OrderQty on every ExecReport and on the parent.
+2. Filled, Canceled, Rejected and Expired are terminal: no later ExecReport for the OrderID
+   carries another status, and a CancelReject after it restates the same terminal status.
+3. LeavesQty = OrderQty - CumQty on every report of a working order (the OLD OrderQty while a
+   replace is pending), 0 when done.
+4. The sum of the parent's WORK children's cum_qty equals the parent's CumQty and the sum of
+   LastQty over its Trade (150=F) reports; CumQty moves only by a Trade's LastQty.
+5. FIX 4.4 OrdStatus precedence, judged when the report is made: a pending cancel reports 39=6,
+   a pending replace 39=E (a fill that completes the order excepted: Filled), no report says
+   6 or E without that pending request; 39=1 has CumQty > 0, 39=0 has CumQty 0.
+6. Every client cancel/replace gets at most one answer at any time, and exactly one (Canceled
+   or Replaced with its ClOrdID, or a CancelReject with its ClOrdID) once the clock has run a
+   few seconds after the last step. A Replaced report carries the requested OrderQty/Price.
+7. No exception escaped: no ``engine_error`` / ``invariant_violation`` journal entry.
+"""
+from __future__ import annotations
+
+import traceback
+from collections import Counter, defaultdict
+from typing import NamedTuple
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from router.domain.commands import ClientRequest, MassCancel
+from router.domain.enums import ChildRole, ExecType, MassCancelType, OrdStatus, PendingKind, Side, TimeInForce
+from router.domain.events import CancelRejectReport, ExecReport
+from tests.harness import CALL, SESSION, Harness
+
+VENUES = ("XCBO", "XISX", "ARCO", "BATO", "XPHL")
+PRICES = tuple(round(4.50 + 0.05 * k, 2) for k in range(21))          # 4.50 .. 5.50, on the 0.05 tick
+TERMINAL = frozenset({OrdStatus.FILLED, OrdStatus.CANCELED, OrdStatus.REJECTED, OrdStatus.EXPIRED})
+BAD_JOURNAL = frozenset({"engine_error", "invariant_violation"})
+
+
+# ---------------------------------------------------------------------- steps
+
+class New(NamedTuple):
+    side: str                       # "B" or "S"
+    qty: int
+    price: float
+    ioc: bool = False
+    active_size: int | None = None
+
+
+class Replace(NamedTuple):
+    target: int                     # index (mod count) into the working parents (live) or all, oldest first
+    qty_delta: int | None = None    # new OrderQty = base + delta (at least 1); None: unchanged
+    px_ticks: int | None = None     # new Price = old + ticks x 0.05; None: unchanged
+    orig: str = "latest"            # latest | stale (not the chain's latest) | unknown
+    live: bool = True
+    qty_base: str = "qty"           # qty: the old OrderQty; cum: the CumQty (a size-down to near or below it)
+
+
+class Cancel(NamedTuple):
+    target: int
+    orig: str = "latest"
+    live: bool = True
+
+
+class MassCancelAll(NamedTuple):
+    pass
+
+
+class Quote(NamedTuple):
+    venue: str
+    side: str                       # "B" bid, "S" offer
+    price: float
+    qty: int
+
+
+class Advance(NamedTuple):
+    us: int                         # microseconds of simulated time
+
+
+def _side(code: str) -> Side:
+    return Side.BUY if code == "B" else Side.SELL
+
+
+# ---------------------------------------------------------------------- the run and its checks
+
+class LifecycleRun:
+    """One Harness, driven step by step; ``check`` asserts every property on what happened so far."""
+
+    def __init__(self) -> None:
+        self.h = h = Harness()
+        self.journal_errors: list[tuple[str, str, str]] = []
+        self.precedence_errors: list[str] = []
+        self.requests: dict[str, tuple[str, int, object]] = {}     # ClOrdID -> (msg type, step no, step)
+        self.answers: Counter[str] = Counter()
+        self.terminal: dict[str, OrdStatus] = {}
+        self.cum: dict[str, int] = defaultdict(int)
+        self.trade_qty: dict[str, int] = defaultdict(int)
+        self.replace_terms: dict[str, tuple[int | None, float | None]] = {}
+        self._cursor = 0
+        self._ids = 0
+        self.step_no = 0
+        work = h.engine.work
+        journal_add, report = work.journal_add, work.report
+
+        def watch_journal(kind, session, payload):
+            if kind in BAD_JOURNAL:
+                self.journal_errors.append((kind, str(payload), traceback.format_exc()))
+            journal_add(kind, session, payload)
+
+        def watch_report(r):
+            self._precedence(r)
+            report(r)
+
+        work.journal_add = watch_journal
+        work.report = watch_report
+        # a book to start from: bids 4.85-4.90, offers 5.00-5.05
+        h.quote("XCBO", CALL, bids=[(4.90, 10)], asks=[(5.00, 10)], settle=False)
+        h.quote("BATO", CALL, asks=[(5.05, 5)], settle=False)
+        h.quote("ARCO", CALL, bids=[(4.85, 20)], settle=False)
+        h.settle(0.01)
+
+    # ---- driving
+
+    def _next(self, prefix: str) -> str:
+        self._ids += 1
+        return f"{prefix}{self._ids}"
+
+    def _parents(self):
+        return sorted(self.h.engine.orders.parents.values(), key=lambda p: int(p.order_id[1:]))
+
+    def _orig(self, parent, mode: str) -> str:
+        if mode == "unknown":
+            return "NOPE"
+        if mode == "stale":
+            older = [c for c in parent.cl_ord_ids if c != parent.cl_ord_id]
+            return older[-1] if older else parent.cl_ord_id
+        return parent.cl_ord_id
+
+    def step(self, s) -> None:
+        h = self.h
+        self.step_no += 1
+        if isinstance(s, New):
+            algo = {} if s.active_size is None else {"active_size": s.active_size}
+            h.new(self._next("N"), _side(s.side), s.qty, s.price,
+                  tif=TimeInForce.IOC if s.ioc else TimeInForce.DAY, **algo)
+        elif isinstance(s, (Replace, Cancel)):
+            parents = self._parents()
+            if s.live:
+                parents = [p for p in parents if p.is_working] or parents
+            if not parents:
+                return
+            parent = parents[s.target % len(parents)]
+            orig = self._orig(parent, s.orig)
+            if isinstance(s, Cancel):
+                cl = self._next("C")
+                self.requests[cl] = ("F", self.step_no, s)
+                h.cancel(cl, orig)
+            else:
+                base = parent.cum_qty if s.qty_base == "cum" else parent.qty
+                qty = None if s.qty_delta is None else max(1, base + s.qty_delta)
+                price = None if s.px_ticks is None else \
+                    round(min(max(parent.price + 0.05 * s.px_ticks, PRICES[0]), PRICES[-1]), 2)
+                cl = self._next("R")
+                self.requests[cl] = ("G", self.step_no, s)
+                self.replace_terms[cl] = (qty, price)
+                h.replace(cl, orig, qty=qty, price=price)
+        elif isinstance(s, MassCancelAll):
+            h.engine.dispatch(ClientRequest(SESSION, "CLIENT1", "q", None,
+                                            MassCancel(cl_ord_id=self._next("M"), request_type=MassCancelType.ALL)))
+        elif isinstance(s, Quote):
+            levels = [(s.price, s.qty)]
+            h.quote(s.venue, CALL, bids=levels if s.side == "B" else (), asks=levels if s.side == "S" else (),
+                    settle=False)
+        elif isinstance(s, Advance):
+            h.clock.advance(s.us * 1_000)
+        else:  # pragma: no cover
+            raise TypeError(s)
+
+    def run(self, steps, *, final_settle_s: float = 5.0) -> None:
+        self.check()
+        for s in steps:
+            self.step(s)
+            self.check()
+        self.h.settle(final_settle_s)
+        self.check(final=True)
+
+    # ---- property 5, judged at the moment a report is made
+
+    def _precedence(self, r) -> None:
+        if not isinstance(r, (ExecReport, CancelRejectReport)):
+            return
+        if isinstance(r, ExecReport) and r.role is not ChildRole.WORK:
+            return
+        parent = self.h.engine.orders.parents.get(r.order_id)
+        if parent is None:
+            return
+        kind = parent.pending.kind if parent.pending is not None else None
+        expected = {PendingKind.CANCEL: OrdStatus.PENDING_CANCEL, PendingKind.REPLACE: OrdStatus.PENDING_REPLACE}.get(kind)
+        what = (f"{type(r).__name__} {getattr(r, 'exec_type', None)} cl={r.cl_ord_id} 39={r.ord_status.name} "
+                f"while pending={kind} (step {self.step_no})")
+        if expected is not None:
+            completing_fill = (isinstance(r, ExecReport) and r.exec_type is ExecType.TRADE
+                               and r.ord_status is OrdStatus.FILLED and r.cum_qty == r.order_qty)
+            if r.ord_status is not expected and not completing_fill:
+                self.precedence_errors.append(f"expected {expected.name}: {what}")
+        elif r.ord_status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
+            self.precedence_errors.append(f"no such request pending: {what}")
+
+    # ---- the other properties, on everything sent so far
+
+    def _check_report(self, r) -> None:
+        if isinstance(r, CancelRejectReport):
+            self.answers[r.cl_ord_id] += 1
+            done = self.terminal.get(r.order_id)
+            assert done is None or r.ord_status is done, \
+                f"CancelReject {r.cl_ord_id} says {r.ord_status.name} after {r.order_id} was {done.name}: {r}"
+            return
+        if not isinstance(r, ExecReport) or r.role is not ChildRole.WORK:
+            return
+        oid, status = r.order_id, r.ord_status
+        if oid == "NONE":                     # a rejected new order: no order was made
+            assert status is OrdStatus.REJECTED and r.cum_qty == 0 and r.leaves_qty == 0, r
+            return
+        # 1
+        assert r.cum_qty <= r.order_qty, f"CumQty above OrderQty: {r}"
+        # 2
+        done = self.terminal.get(oid)
+        assert done is None or status is done, f"{oid} was {done.name}, then reported {status.name}: {r}"
+        if status in TERMINAL:
+            self.terminal[oid] = status
+        # 3
+        if status.is_done:
+            assert r.leaves_qty == 0, f"LeavesQty on a done order: {r}"
+        else:
+            assert r.leaves_qty == r.order_qty - r.cum_qty, f"LeavesQty != OrderQty - CumQty: {r}"
+        # 4: CumQty only moves by a Trade's LastQty
+        if r.exec_type is ExecType.TRADE:
+            assert r.last_qty > 0, r
+            assert r.cum_qty == self.cum[oid] + r.last_qty, f"CumQty {self.cum[oid]} + {r.last_qty} != {r.cum_qty}: {r}"
+            self.trade_qty[oid] += r.last_qty
+        else:
+            assert r.cum_qty == self.cum[oid], f"CumQty moved from {self.cum[oid]} without a trade: {r}"
+        self.cum[oid] = r.cum_qty
+        # 5 (second half)
+        if status is OrdStatus.PARTIALLY_FILLED:
+            assert r.cum_qty > 0, f"39=1 with CumQty 0: {r}"
+        if status is OrdStatus.NEW:
+            assert r.cum_qty == 0, f"39=0 with CumQty {r.cum_qty}: {r}"
+        # 6: answers
+        request = self.requests.get(r.cl_ord_id)
+        if request is not None:
+            if request[0] == "F" and r.exec_type is ExecType.CANCELED:
+                self.answers[r.cl_ord_id] += 1
+            elif request[0] == "G" and r.exec_type is ExecType.REPLACED:
+                self.answers[r.cl_ord_id] += 1
+                qty, price = self.replace_terms[r.cl_ord_id]
+                assert qty is None or r.order_qty == qty, f"Replaced with OrderQty {r.order_qty}, asked {qty}: {r}"
+                assert price is None or r.price == pytest.approx(price), f"Replaced at {r.price}, asked {price}: {r}"
+
+    def check(self, final: bool = False) -> None:
+        h = self.h
+        # 7
+        assert not self.journal_errors, "engine error:\n" + "\n".join(f"{k}: {p}\n{tb}" for k, p, tb in self.journal_errors)
+        # 5 (first half)
+        assert not self.precedence_errors, "\n".join(self.precedence_errors)
+        for r in h.out[self._cursor:]:
+            self._check_report(r)
+        self._cursor = len(h.out)
+        orders = h.engine.orders
+        for parent in orders.parents.values():
+            oid = parent.order_id
+            # 1
+            assert parent.cum_qty <= parent.qty, f"{oid}: CumQty {parent.cum_qty} > OrderQty {parent.qty}"
+            # 4
+            work = sum(c.cum_qty for c in orders.children_with_role(oid, ChildRole.WORK))
+            assert work == parent.cum_qty == self.trade_qty[oid], \
+                f"{oid}: children {work}, parent CumQty {parent.cum_qty}, trade reports {self.trade_qty[oid]}"
+            # 2, on the parent itself
+            if oid in self.terminal:
+                assert parent.status is self.terminal[oid], \
+                    f"{oid} reported {self.terminal[oid].name} but is {parent.status.name}"
+        # 6
+        twice = {cl: n for cl, n in self.answers.items() if n > 1}
+        assert not twice, f"requests answered more than once: {twice}"
+        if final:
+            unanswered = {cl: (msg, no, s) for cl, (msg, no, s) in self.requests.items() if self.answers[cl] != 1}
+            assert not unanswered, f"cancel/replace requests without an answer: {unanswered}"
+
+
+# ---------------------------------------------------------------------- strategies
+
+prices = st.sampled_from(PRICES)
+news = st.builds(New, st.sampled_from("BS"), st.integers(1, 50), prices, st.booleans(),
+                 st.one_of(st.none(), st.integers(1, 20)))
+origs = st.sampled_from(("latest", "latest", "latest", "latest", "stale", "unknown"))
+lives = st.sampled_from((True, True, True, False))
+replaces = st.builds(Replace, st.integers(0, 7), st.one_of(st.none(), st.integers(-3, 3), st.integers(-50, 50)),
+                     st.one_of(st.none(), st.integers(-6, 6)), origs, lives, st.sampled_from(("qty", "qty", "cum")))
+cancels = st.builds(Cancel, st.integers(0, 7), origs, lives)
+quotes = st.builds(Quote, st.sampled_from(VENUES), st.sampled_from("BS"), prices, st.integers(1, 30))
+advances = st.builds(Advance, st.one_of(st.integers(0, 1_000), st.integers(0, 50_000)))
+# weights by repetition: a mass cancel ends everything, so it is rare (1 step in 30)
+steps = st.sampled_from([*[news] * 6, *[replaces] * 6, *[cancels] * 3, *[quotes] * 6, *[advances] * 8,
+                         st.just(MassCancelAll())]).flatmap(lambda strategy: strategy)
+
+
+def step_lists(most: int):
+    """Lists of steps of every length up to ``most`` (plain ``st.lists`` favours short ones)."""
+    return st.integers(0, most).flatmap(lambda n: st.lists(steps, min_size=n, max_size=n))
+
+
+def _run(step_list) -> None:
+    LifecycleRun().run(step_list)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(step_lists(40))
+def test_lifecycle_properties(step_list):
+    _run(step_list)
+
+
+@pytest.mark.slow
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(step_lists(100))
+def test_lifecycle_properties_long(step_list):
+    _run(step_list)
+
+
+# ---------------------------------------------------------------------- the checks themselves
+
+def test_a_plain_lifecycle_passes_every_check():
+    run = LifecycleRun()
+    run.run([New("B", 20, 5.05), Advance(2_000), New("S", 5, 4.60), Replace(0, 10, 0), Advance(50_000),
+             Quote("XISX", "S", 5.05, 30), Advance(5_000), Cancel(0), Advance(5_000), MassCancelAll()])
+    assert run.answers and all(n == 1 for n in run.answers.values())
+    assert any(r.exec_type is ExecType.TRADE for r in run.h.reports())
+
+
+def test_the_checks_catch_a_report_after_a_terminal_status():
+    run = LifecycleRun()
+    run.run([New("B", 5, 4.60)])
+    parent = run.h.engine.orders.parents["P1"]
+    parent.status = OrdStatus.CANCELED
+    run.h.engine.reports.send(parent, ExecType.CANCELED)
+    run.h.engine.work.flush()
+    run.check()
+    parent.status = OrdStatus.NEW
+    run.h.engine.reports.send(parent, ExecType.NEW)
+    run.h.engine.work.flush()
+    with pytest.raises(AssertionError, match="was CANCELED, then reported NEW"):
+        run.check()
