@@ -78,6 +78,9 @@ class VolatilityAlgo(Algo):
 
     def start(self) -> None:
         self.ctx.subscribe(self.ctx.parent.symbol)
+        instrument = self.ctx.instrument()
+        if instrument is not None and instrument.underlying != instrument.symbol:
+            self.ctx.subscribe(instrument.underlying)      # reprices arrive as on_underlier_batch
         self._reprice([self], allow_take=True)
 
     def resume(self) -> None:
@@ -170,6 +173,7 @@ class VolatilityAlgo(Algo):
         if outside is not None:
             if parent.algo.cxl_uprc_range:
                 ctx.unsubscribe(parent.symbol)
+                ctx.unsubscribe(ctx.instrument().underlying)
                 ctx.finish(f"{outside}; canceled (srCxlUPrcRange)")
             elif not self._held:
                 self._held = True

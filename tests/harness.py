@@ -44,6 +44,15 @@ class Harness:
         if settle:
             self.settle()
 
+    def requote(self, venue: str, symbol: str, *, bids=(), asks=(), owner: str = "mm", settle: bool = True) -> None:
+        """Replace ``owner``'s resting orders in this book with these levels (a market maker moving)."""
+        book = self.venues[venue].book(symbol)
+        for side in (Side.BUY, Side.SELL):
+            for order in book.resting(side):
+                if order.owner == owner:
+                    self.venues[venue].pull(order.order_id, symbol)
+        self.quote(venue, symbol, bids=bids, asks=asks, owner=owner, settle=settle)
+
     def settle(self, seconds: float = 0.05) -> None:
         self.clock.advance(int(seconds * NANOS_PER_SECOND))
 

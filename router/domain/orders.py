@@ -152,6 +152,7 @@ class ParentOrder:
     pending: PendingChange | None = None
     cl_ord_ids: list[str] = field(default_factory=list)   # the whole cancel/replace chain
     algo_state: dict = field(default_factory=dict)        # the algo's own state, saved in the same commit
+    closed: bool = False     # its final report is out; a done parent stays open while its auto-hedge works
 
     @property
     def leaves_qty(self) -> int:

@@ -297,6 +297,11 @@ class ParentLifecycle:
 
     # ------------------------------------------------------------------ the algo ends or holds its order
 
+    def resume_work_over(self, parent: ParentOrder) -> None:
+        """After a restart: a parent whose own work ended before it (its hedge goes on)."""
+        self._work_over.add(parent.order_id)
+        self._runtime.detach_algo(parent.order_id)
+
     def finish(self, parent: ParentOrder, text: str) -> None:
         if not parent.is_working or parent.pending is not None or parent.order_id in self._work_over:
             return
@@ -431,6 +436,7 @@ class ParentLifecycle:
             parent.status = OrdStatus.CANCELED
             self._reports.send(parent, ExecType.CANCELED, text=pending.text)
         self._runtime.detach(parent.order_id)
+        parent.closed = True
         self._orders.retire(parent)
         self._work_over.discard(parent.order_id)
         self._work.touch(parent)

@@ -33,30 +33,31 @@ def restore(engine: "Engine", state: RestoredState) -> None:
         multipliers[fill.symbol] = instrument.multiplier if instrument is not None and instrument.is_option else 1
     engine.positions.rebuild([f for f in state.fills if f.symbol and f.side is not None],
                              accounts={p.order_id: p.account for p in state.parents}, multipliers=multipliers)
-    working = [p for p in state.parents if p.is_working and engine.securities.get(p.symbol) is not None]
+    working = [p for p in state.parents if not p.closed and engine.securities.get(p.symbol) is not None]
     for parent in working:
         runtime.attach(parent)
         if parent.order_id in runtime.hedgers:
             engine.reports.hedging.add(parent.order_id)
+        if not parent.is_working:
+            lifecycle.resume_work_over(parent)      # done, its auto-hedge still working
     work.journal_add("restore", None, {"parents": [p.order_id for p in state.parents]})
     now = engine.clock.now_ns()
     for parent in working:                       # past due first: nothing trades after its expiry
+        if not parent.is_working:
+            continue
         if parent.expire_ns is not None and parent.expire_ns <= now:
             lifecycle.on_expiry(parent.order_id)
         else:
             lifecycle.arm_expiry(parent)
     engine.children.reconcile_all([c for p in working for c in orders.open_children(p.order_id)])
     for parent in working:
-        if not parent.is_working:
+        if parent.closed:
             continue
-        if parent.pending is not None:
-            lifecycle.settle(parent)
-            continue
-        algo = runtime.algos.get(parent.order_id)
-        if algo is not None:
-            algo.resume()
         hedger = runtime.hedgers.get(parent.order_id)
-        if hedger is not None and hasattr(hedger, "resume"):
+        if hedger is not None:
             hedger.resume()
+        algo = runtime.algos.get(parent.order_id)
+        if algo is not None and parent.is_working and parent.pending is None:
+            algo.resume()
         lifecycle.settle(parent)
     work.flush()

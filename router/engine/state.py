@@ -19,7 +19,7 @@ class Orders:
         self.children_of.setdefault(parent.order_id, [])
         for cl_ord_id in parent.cl_ord_ids or [parent.cl_ord_id]:
             self.by_cl_ord_id[(parent.session, cl_ord_id)] = parent.order_id
-        if parent.is_working:
+        if not parent.closed:
             self.working_by_account.setdefault(parent.account, set()).add(parent.order_id)
 
     def add_child(self, child: ChildOrder) -> None:

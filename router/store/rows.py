@@ -75,7 +75,7 @@ def parent_from_row(row: Mapping[str, Any]) -> ParentOrder:
         "algo": AlgoParams.model_validate_json(row["algo"]),
         "pending": None if row["pending"] is None else _pending_from_json(row["pending"]),
         "cl_ord_ids": json.loads(row["cl_ord_ids"]),
-        "algo_state": json.loads(row["algo_state"]),
+        "algo_state": json.loads(row["algo_state"]), "closed": bool(row["closed"]),
     })
 
 

@@ -69,6 +69,7 @@ class ParentRow(Base):
     pending: Mapped[str | None] = mapped_column(Text)       # PendingChange as JSON
     cl_ord_ids: Mapped[str] = mapped_column(Text)           # JSON list, the whole chain
     algo_state: Mapped[str] = mapped_column(Text)           # JSON: the algo's and the hedger's own state
+    closed: Mapped[bool] = mapped_column(index=True)        # final report sent (a done parent may still hedge)
 
 
 class ChildRow(Base):

@@ -23,7 +23,6 @@ from sqlalchemy import (ColumnElement, Connection, Executable, Select, Table, cr
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from router.domain.enums import OrdStatus
 from router.domain.orders import ChildOrder, Fill, ParentOrder, RestoredState
 
 from . import schema
@@ -32,7 +31,6 @@ from .rows import (child_from_row, child_to_row, fill_from_row, fill_to_row, jou
                    journal_to_row, parent_from_row, parent_to_row)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-WORKING_STATUSES = tuple(status.value for status in OrdStatus if not status.is_done)
 _DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 T = TypeVar("T")
 
@@ -106,9 +104,9 @@ class Store:
                     self._writer.exec_driver_sql(sql, [ordered(row) for row in rows])
 
     def load_working(self) -> RestoredState:
-        """What a restarted engine needs: parents not done, with all their children and fills,
+        """What a restarted engine needs: parents not closed, with all their children and fills,
         the counters, and every ClOrdID used; read in one transaction."""
-        is_working = schema.parents.c.status.in_(WORKING_STATUSES)
+        is_working = schema.parents.c.closed.is_(False)
         working_ids = select(schema.parents.c.order_id).where(is_working)
         with self.engine.connect() as connection:
             meta = _meta(connection)
@@ -153,11 +151,11 @@ class Store:
         with self.engine.connect() as connection:
             return _meta(connection)
 
-    def parents(self, working_only: bool = False) -> list[ParentOrder]:
-        """Parents in arrival order."""
+    def parents(self, open_only: bool = False) -> list[ParentOrder]:
+        """Parents in arrival order; ``open_only``: those not closed (working, or done and still hedging)."""
         query = _parents_query()
-        if working_only:
-            query = query.where(schema.parents.c.status.in_(WORKING_STATUSES))
+        if open_only:
+            query = query.where(schema.parents.c.closed.is_(False))
         with self.engine.connect() as connection:
             return _fetch(connection, query, parent_from_row)
 

@@ -21,6 +21,13 @@ Properties (checked after every step, on every parent and on every report sent s
    or Replaced with its ClOrdID, or a CancelReject with its ClOrdID) once the clock has run a
    few seconds after the last step. A Replaced report carries the requested OrderQty/Price.
 7. No exception escaped: no ``engine_error`` / ``invariant_violation`` journal entry.
+
+And a few more on the way: ExecIDs are unique; AvgPx is the VWAP of the Trade reports; a done
+parent with no open child no longer counts among its account's open orders (the engine's
+max_open_orders check reads that count); and once the clock has run a few seconds after the
+last step nothing hangs (no parent keeps a pending change, no child a request in flight, every
+IOC parent is done) and no resting parent is left marketable (the market reaching a resting
+parent's limit wakes it).
 """
 from __future__ import annotations
 
@@ -101,6 +108,8 @@ class LifecycleRun:
         self.terminal: dict[str, OrdStatus] = {}
         self.cum: dict[str, int] = defaultdict(int)
         self.trade_qty: dict[str, int] = defaultdict(int)
+        self.trade_notional: dict[str, float] = defaultdict(float)
+        self.exec_ids: set[str] = set()
         self.replace_terms: dict[str, tuple[int | None, float | None]] = {}
         self._cursor = 0
         self._ids = 0
@@ -227,6 +236,8 @@ class LifecycleRun:
         if oid == "NONE":                     # a rejected new order: no order was made
             assert status is OrdStatus.REJECTED and r.cum_qty == 0 and r.leaves_qty == 0, r
             return
+        assert r.exec_id not in self.exec_ids, f"ExecID {r.exec_id} used twice: {r}"
+        self.exec_ids.add(r.exec_id)
         # 1
         assert r.cum_qty <= r.order_qty, f"CumQty above OrderQty: {r}"
         # 2
@@ -244,9 +255,12 @@ class LifecycleRun:
             assert r.last_qty > 0, r
             assert r.cum_qty == self.cum[oid] + r.last_qty, f"CumQty {self.cum[oid]} + {r.last_qty} != {r.cum_qty}: {r}"
             self.trade_qty[oid] += r.last_qty
+            self.trade_notional[oid] += r.last_qty * r.last_px
         else:
             assert r.cum_qty == self.cum[oid], f"CumQty moved from {self.cum[oid]} without a trade: {r}"
         self.cum[oid] = r.cum_qty
+        vwap = self.trade_notional[oid] / r.cum_qty if r.cum_qty else 0.0
+        assert r.avg_px == pytest.approx(vwap, abs=1e-6), f"AvgPx {r.avg_px}, trades' VWAP {vwap}: {r}"
         # 5 (second half)
         if status is OrdStatus.PARTIALLY_FILLED:
             assert r.cum_qty > 0, f"39=1 with CumQty 0: {r}"
@@ -281,6 +295,10 @@ class LifecycleRun:
             work = sum(c.cum_qty for c in orders.children_with_role(oid, ChildRole.WORK))
             assert work == parent.cum_qty == self.trade_qty[oid], \
                 f"{oid}: children {work}, parent CumQty {parent.cum_qty}, trade reports {self.trade_qty[oid]}"
+            # a done parent is retired: it no longer counts as an open order of its account
+            if parent.status.is_done and not orders.open_children(oid):
+                assert oid not in orders.working_by_account.get(parent.account, ()), \
+                    f"{oid} is {parent.status.name} but still counted as an open order of {parent.account}"
             # 2, on the parent itself
             if oid in self.terminal:
                 assert parent.status is self.terminal[oid], \
@@ -291,6 +309,20 @@ class LifecycleRun:
         if final:
             unanswered = {cl: (msg, no, s) for cl, (msg, no, s) in self.requests.items() if self.answers[cl] != 1}
             assert not unanswered, f"cancel/replace requests without an answer: {unanswered}"
+            for parent in orders.parents.values():
+                assert parent.pending is None, f"{parent.order_id} still has a pending {parent.pending}"
+                assert parent.status.is_done or not parent.is_ioc, f"IOC parent {parent.order_id} still {parent.status.name}"
+            nbbo = h.engine.books.nbbo(CALL)
+            for parent in orders.parents.values():
+                if not parent.is_working:
+                    continue
+                far = nbbo.ask if parent.side.is_buy else nbbo.bid
+                reachable = far is not None and (far <= parent.price + 1e-9 if parent.side.is_buy
+                                                 else far >= parent.price - 1e-9)
+                assert not reachable, (f"{parent.order_id} {parent.side.name} {parent.leaves_qty} at {parent.price} "
+                                       f"rests while the far side is {far}")
+            stuck = [c.child_id for c in orders.children.values() if c.in_flight]
+            assert not stuck, f"children with a request still in flight: {stuck}"
 
 
 # ---------------------------------------------------------------------- strategies

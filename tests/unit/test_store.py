@@ -155,20 +155,24 @@ def test_journal_is_read_back_in_seq_order(store: Store) -> None:
     assert store.last_journal_seq() == 7
 
 
-def test_load_working_leaves_out_done_parents_with_their_children_and_fills(store: Store) -> None:
+def test_load_working_leaves_out_closed_parents_with_their_children_and_fills(store: Store) -> None:
     done = [status for status in OrdStatus if status.is_done]
     working = [status for status in OrdStatus if not status.is_done]
-    parents = [make_parent(f"P{i}", status) for i, status in enumerate(done + working)]
+    parents = [make_parent(f"P{i}", status, closed=True) for i, status in enumerate(done)]
+    parents += [make_parent(f"P{len(done) + i}", status) for i, status in enumerate(working)]
+    hedging = make_parent("P99", OrdStatus.FILLED)        # filled, its auto-hedge still working: not closed
+    parents.append(hedging)
     store.commit_batch([entry(1)], parents, [make_child(p.order_id) for p in parents],
                        [make_fill(p.order_id) for p in parents])
 
     restored = store.load_working()
-    assert {p.status for p in restored.parents} == set(working)
-    working_ids = [p.order_id for p in parents if p.status in working]
+    assert {p.status for p in restored.parents} == set(working) | {OrdStatus.FILLED}
+    assert [p.order_id for p in restored.parents if p.status.is_done] == ["P99"]
+    working_ids = [p.order_id for p in parents if not p.closed]
     assert [c.parent_id for c in restored.children] == sorted(working_ids)
     assert [f.parent_id for f in restored.fills] == sorted(working_ids)
     assert len(store.parents()) == len(parents)
-    assert store.parents(working_only=True) == restored.parents
+    assert store.parents(open_only=True) == restored.parents
 
 
 def test_used_cl_ord_ids_cover_every_chain(store: Store) -> None:

@@ -157,7 +157,7 @@ def test_start_records_the_reference_and_rests_one_post_only_child_for_the_balan
     algo, ctx = make()
     algo.start()
     assert ctx.of("post") == [("post", 10, 5.00, None, True)]
-    assert ctx.subscribed == {OPTION.symbol}
+    assert ctx.subscribed == {OPTION.symbol, OPTION.underlying}     # the option for relative limits, the underlier for ties
     assert ctx.of("greeks") == [("greeks", pytest.approx(100.0))]
     assert algo.save_state()["reference"]["underlier"] == pytest.approx(100.0)
 

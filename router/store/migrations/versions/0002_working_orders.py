@@ -22,6 +22,10 @@ ID = sa.String(64)
 def upgrade() -> None:
     with op.batch_alter_table("parents") as batch:
         batch.add_column(sa.Column("algo_state", sa.Text(), nullable=False, server_default="{}"))
+        batch.add_column(sa.Column("closed", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.create_index("ix_parents_closed", ["closed"])
+    done = ", ".join(f"'{code}'" for code in ("2", "3", "4", "8", "C"))     # OrdStatus done values
+    op.execute(f"UPDATE parents SET closed = true WHERE status IN ({done})")
     with op.batch_alter_table("children") as batch:
         batch.add_column(sa.Column("role", CODE, nullable=False, server_default="W"))
         batch.add_column(sa.Column("leg", sa.Integer(), nullable=True))
@@ -50,4 +54,6 @@ def downgrade() -> None:
                      "want_qty", "revision", "display_qty", "post_only", "leg", "role"):
             batch.drop_column(name)
     with op.batch_alter_table("parents") as batch:
+        batch.drop_index("ix_parents_closed")
+        batch.drop_column("closed")
         batch.drop_column("algo_state")
