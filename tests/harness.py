@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from router.app import System, build_system, load_settings
 from router.clock import NANOS_PER_SECOND, SimClock
 from router.config import AlgoSettings, EngineConfig
-from router.domain.commands import AlgoParams, CancelOrder, InstrumentSpec, NewOrder, ReplaceOrder
-from router.domain.enums import OrdType, Side, TimeInForce
+from router.domain.commands import AlgoParams, CancelOrder, InstrumentSpec, MassCancel, NewOrder, ReplaceOrder
+from router.domain.enums import MassCancelType, OrdType, Side, TimeInForce
 from router.domain.events import ExecReport
 from router.domain.commands import ClientRequest
 
@@ -60,10 +60,11 @@ class Harness:
 
     def new(self, cl_ord_id: str, side: Side, qty: int, price: float | None = None, *, symbol: str = CALL,
             tif: TimeInForce = TimeInForce.DAY, session: str = SESSION, account: str = "CLIENT1",
-            transact_time: datetime | None = None, **algo) -> None:
+            transact_time: datetime | None = None, expire_time: datetime | None = None, **algo) -> None:
         cmd = NewOrder(cl_ord_id=cl_ord_id, instrument=InstrumentSpec(symbol=symbol), side=side, qty=qty,
                        ord_type=OrdType.LIMIT if price is not None else OrdType.MARKET, price=price,
-                       time_in_force=tif, transact_time=transact_time or self.now(), algo=AlgoParams(**algo))
+                       time_in_force=tif, transact_time=transact_time or self.now(), expire_time=expire_time,
+                       algo=AlgoParams(**algo))
         self.engine.dispatch(ClientRequest(session, account, "D", None, cmd))
 
     def cancel(self, cl_ord_id: str, orig: str, session: str = SESSION) -> None:
@@ -71,9 +72,14 @@ class Harness:
                                            CancelOrder(cl_ord_id=cl_ord_id, orig_cl_ord_id=orig, transact_time=self.now())))
 
     def replace(self, cl_ord_id: str, orig: str, qty: int | None = None, price: float | None = None,
-                session: str = SESSION) -> None:
+                session: str = SESSION, tif: TimeInForce | None = None) -> None:
         self.engine.dispatch(ClientRequest(session, "CLIENT1", "G", None, ReplaceOrder(
-            cl_ord_id=cl_ord_id, orig_cl_ord_id=orig, qty=qty, price=price, transact_time=self.now())))
+            cl_ord_id=cl_ord_id, orig_cl_ord_id=orig, qty=qty, price=price, time_in_force=tif,
+            transact_time=self.now())))
+
+    def mass_cancel(self, cl_ord_id: str, session: str = SESSION) -> None:
+        self.engine.dispatch(ClientRequest(session, "CLIENT1", "q", None, MassCancel(
+            cl_ord_id=cl_ord_id, request_type=MassCancelType.ALL, transact_time=self.now())))
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now_ns() / NANOS_PER_SECOND, tz=timezone.utc)

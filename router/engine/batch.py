@@ -25,8 +25,9 @@ class Persistence(Protocol):
 
 class UnitOfWork:
     def __init__(self, clock: Clock, persistence: Persistence | None, send: Callable[[ClientReport], None],
-                 to_venue: Callable[[VenueCommand], None]) -> None:
+                 to_venue: Callable[[VenueCommand], None], later: Callable[[int, Callable[[], None]], object]) -> None:
         self._clock = clock
+        self._later = later           # a delayed command is released as an engine event of its own
         self._persistence = persistence
         self._send = send
         self._to_venue = to_venue
@@ -79,6 +80,6 @@ class UnitOfWork:
                 log.exception("could not deliver %r", report)
         for delay_ns, command in venue_out:
             if delay_ns > 0:
-                self._clock.call_later(delay_ns, lambda c=command: self._to_venue(c))
+                self._later(delay_ns, lambda c=command: self._to_venue(c))
             else:
                 self._to_venue(command)

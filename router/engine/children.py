@@ -186,7 +186,10 @@ class ChildOrderManager:
         if not child.is_open or child.status is ChildStatus.PENDING_CANCEL:
             return
         if child.time_in_force in _NEVER_RESTS:
-            return               # it ends by itself on arrival
+            if child.sent_ns > self._clock.now_ns():
+                child.cancel_queued = True       # still waiting for its staggered send: hold it back
+                self._work.touch_child(child)
+            return               # once sent, it ends by itself on arrival
         if child.in_flight:
             child.cancel_queued = True
             self._work.touch_child(child)
@@ -198,6 +201,17 @@ class ChildOrderManager:
         child.next_qty = child.next_price = None
         self._set_status(child, ChildStatus.PENDING_CANCEL)
         self._work.command(CancelChild(child.child_id, child.venue))
+
+    def held_back(self, child_id: str) -> bool:
+        """At a delayed send: a child canceled before it left is never sent, and ends here."""
+        child = self._orders.children.get(child_id)
+        if child is None or not child.cancel_queued or child.status is not ChildStatus.PENDING_NEW:
+            return False
+        child.cancel_queued = False
+        self._work.journal_add("child_held_back", None, {"child": child_id})
+        self._set_status(child, ChildStatus.CANCELED)
+        self.listener.child_done(child)
+        return True
 
     def _send_queued(self, child: ChildOrder) -> None:
         if not child.is_open or child.in_flight:

@@ -59,8 +59,8 @@ class Engine:
         self.clock, self.securities, self.books, self.venues, self.config = clock, securities, books, venues, config
         self.algo_settings = algo_settings or AlgoSettings()
         self.orders = Orders()
-        self.work = UnitOfWork(clock, persistence, send, self._to_venue)
         self.timers = Timers(clock, self.dispatch)
+        self.work = UnitOfWork(clock, persistence, send, self._to_venue, self.timers.call_later)
         self.waiters = LiquidityWaiters()
         self.model = OptionModel(books, rate, fallback_vols or {})
         self.positions = PositionLedger(self._symbol_risk)
@@ -189,6 +189,8 @@ class Engine:
     def _to_venue(self, command: VenueCommand) -> None:
         venue = self.venues[command.venue]
         if isinstance(command, SubmitChild):
+            if self.children.held_back(command.child_id):
+                return
             venue.submit(command)
         elif isinstance(command, ReplaceChild):
             venue.replace(command)

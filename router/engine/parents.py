@@ -254,10 +254,19 @@ class ParentLifecycle:
             excess -= cut
 
     def _replace_ready(self, parent: ParentOrder) -> bool:
-        through, keep, leaves = self._violators(parent)
-        if through or any(c.in_flight for c in keep):
-            return False
-        return sum(c.leaves_qty for c in keep) <= leaves
+        """The new terms are safe once the worst the open children could still do fits them:
+        no child can trade through the new limit, and what they could still fill (the larger of
+        the confirmed and the requested quantity) fits in the new leaves."""
+        leaves, limit = self._new_terms(parent)
+        exposure = 0
+        for child in self._orders.open_children(parent.order_id, ChildRole.WORK):
+            if limit is not None:
+                worst = max(child.price, child.want_price or child.price) if parent.side.is_buy \
+                    else min(child.price, child.want_price or child.price)
+                if (worst - limit if parent.side.is_buy else limit - worst) > _EPS:
+                    return False
+            exposure += max(child.qty, child.want_qty or 0) - child.cum_qty
+        return exposure <= leaves
 
     def _apply_replace(self, parent: ParentOrder) -> None:
         pending, parent.pending = parent.pending, None
