@@ -16,7 +16,7 @@ tag its algo does not read is rejected with the tag's number and name (``unread_
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from router.domain.commands import AlgoParams
 from router.domain.enums import BalanceHandling, HedgeMode, LimitClass, LimitType, OrderHandling, StartType

@@ -1,8 +1,10 @@
 """`router demo`: the whole router in one process, driven by a scripted FIX client over TCP."""
 from __future__ import annotations
 
+import math
 import socket
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -11,10 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from router.app import Settings
+from router.domain.enums import ChildRole
+from router.domain.orders import ChildStatus
 from router.fix.client import FixClient, fix_time, is_final_report, new_order_fields
 from router.server import RouterServer
 
 SWEEP = [(5094, "1"), (5096, "0"), (5100, "0"), (5102, "0")]
+# the volatility algo: ActiveTaker, PostLimit, LimitType PrcDe (the limit moves with the underlier by delta 5110)
+TIED = [(5094, "1"), (5096, "4"), (5098, "3")]
 CALL = "AAPL  261218C00200000"
 PUT = "AAPL  261218P00195000"
 SPY = "SPY   261218C00600000"
@@ -38,14 +44,18 @@ class _Script:
         self.server, self.client, self.console = server, client, console
 
     def nbbo(self, symbol: str):
-        return self.server.engine.books.nbbo(symbol)
+        return self.on_engine(lambda: self.server.engine.books.nbbo(symbol))
+
+    def on_engine(self, action):
+        """Run ``action`` on the engine thread (the books and positions belong to it); its result."""
+        return on_engine(self.server, action)
 
     def send(self, label: str, cl_ord_id: str, side: str, qty: int, symbol: str, price: float | None,
-             tif: str = "0", extra=()) -> list:
+             tif: str = "0", extra=(), algo=SWEEP, timeout: float = 3.0) -> list:
         self.console.print(f"[bold]{label}[/bold]: {cl_ord_id} {'buy' if side == '1' else 'sell'} {qty} "
                            f"{symbol.strip()} {'@ %.2f' % price if price else 'market'}", highlight=False)
-        self.client.send("D", new_order_fields(cl_ord_id, side, qty, symbol, price, tif=tif, extra=[*SWEEP, *extra]))
-        return self.collect(cl_ord_id)
+        self.client.send("D", new_order_fields(cl_ord_id, side, qty, symbol, price, tif=tif, extra=[*algo, *extra]))
+        return self.collect(cl_ord_id, timeout=timeout)
 
     def collect(self, cl_ord_id: str, until_final: bool = True, timeout: float = 3.0) -> list:
         def done(message) -> bool:
@@ -59,9 +69,33 @@ class _Script:
                       "8": "Rejected", "A": "PendNew", "E": "PendRepl", "C": "Expired"}.get(get(39), get(39))
             fill = f" {get(32)}@{get(31)} on {get(30)}" if get(32) else ""
             text = f"  ({get(58)})" if get(58) else ""
+            # another ClOrdID in the stream is the order's auto-hedge (5010): say what it trades
+            hedge = (f"  hedge: {'buy' if get(54) == '1' else 'sell'} {get(55)}"
+                     if get(35) == "8" and get(11) != cl_ord_id else "")
             self.console.print(f"    {get(35)} {get(11):<6} {status:<9} cum {get(14):>4} leaves {get(151):>4} "
-                               f"avg {get(6):<8}{fill}{text}", highlight=False)
+                               f"avg {get(6):<8}{fill}{text}{hedge}", highlight=False)
         return messages
+
+
+def on_engine(server: RouterServer, action, timeout: float = 5.0):
+    """Run ``action`` on the engine thread and return its result."""
+    result: list = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            result.append(action())
+        finally:
+            done.set()
+    server.engine.post(run)
+    if not done.wait(timeout) or not result:
+        raise RuntimeError("the engine did not run the demo's query")
+    return result[0]
+
+
+def _tick_up(price: float) -> float:
+    """``price`` rounded up to a multiple of 0.05, which is on the tick ladder at any price."""
+    return math.ceil(price * 20 - 1e-9) / 20
 
 
 def run_demo(settings: Settings, state_dir: Path | None, console: Console) -> None:
@@ -110,13 +144,86 @@ def _run_script(s: _Script) -> None:
     s.send("6. rejected: OrderVolLimit out of range", "D6", "1", 5, CALL, 5.00, extra=[(5098, "9"), (5116, "12.5")])
     s.send("7. rejected: unknown instrument", "D7", "1", 5, "AAPL  261218C00999000", 1.00)
 
+    _tied_reprice(s)
+    _hedged_fill(s)
+
+
+TIED_DELTA = 0.55
+REPRICES_SHOWN = 3
+REPRICE_WAIT_S = 4.0
+
+
+def _tied_reprice(s: _Script) -> None:
+    """8: a PrcDe PostLimit buy rests at P + delta x (U - U_ref) and follows the underlier."""
+    underlier = SPY.split()[0]
+    option, stock = s.nbbo(SPY), s.nbbo(underlier)
+    price, ref = round(option.bid - 0.20, 2), round(stock.mid, 3)       # SPY options trade in pennies
+    s.console.print(f"[bold]8. a tied buy (5098=3 PrcDe, 5096=4 PostLimit) below the market: limit = {price:.2f} "
+                    f"+ {TIED_DELTA} x (U - {ref}) with 5110={TIED_DELTA}, 5108={ref}; the child follows the "
+                    f"simulated {underlier}[/bold]", highlight=False)
+    s.client.send("D", new_order_fields("D8", "1", 10, SPY, price,
+                                        extra=[*TIED, (5110, str(TIED_DELTA)), (5108, str(ref))]))
+    s.collect("D8", until_final=False, timeout=1.0)
+
+    def snapshot():
+        engine = s.server.engine
+        parent = next((p for p in engine.orders.parents.values() if p.cl_ord_id == "D8"), None)
+        children = [] if parent is None else engine.orders.open_children(parent.order_id, ChildRole.WORK)
+        resting = [c.price for c in children if c.status is ChildStatus.NEW]
+        return (resting[0] if resting else None), engine.books.nbbo(underlier).mid
+
+    shown, last, deadline = 0, None, time.monotonic() + REPRICE_WAIT_S
+    while shown < REPRICES_SHOWN and time.monotonic() < deadline:
+        child_px, mid = s.on_engine(snapshot)
+        if child_px is not None and child_px != last and mid is not None:
+            limit = price + TIED_DELTA * (mid - ref)
+            what = "child rests at" if last is None else "underlier moved: child repriced to"
+            s.console.print(f"    {underlier} mid {mid:.3f}  limit {limit:.4f}  {what} {child_px:.2f}", highlight=False)
+            shown += last is not None
+            last = child_px
+        time.sleep(0.05)
+    if shown == 0:
+        s.console.print(f"    ({underlier} did not move a tick of the limit in {REPRICE_WAIT_S:.0f}s)", highlight=False)
+    s.client.send("F", [(11, "D8C"), (41, "D8"), (55, SPY), (54, "1"), (60, fix_time())])
+    s.collect("D8C")
+
+
+def _hedged_fill(s: _Script) -> None:
+    """9: a tied ActiveTaker buy through the offer fills at once; FastCrx hedges it under 5010."""
+    call = s.nbbo(CALL)
+    messages = s.send(f"9. a tied ActiveTaker buy through the offer, auto-hedged (5152=X FastCrx, 5110={TIED_DELTA}) "
+                      f"under 5010=D9H: hedge reports first, the option order ends last", "D9", "1", 10, CALL,
+                      _tick_up(call.ask + 0.10), extra=[(5110, str(TIED_DELTA)), (5152, "X"), (5010, "D9H")],
+                      algo=TIED, timeout=5.0)
+    first = next((m for m in messages if m.get(11) == b"D9"), None)
+    if first is None:
+        return
+    order_id, account = first.get(37).decode(), (first.get(1) or b"").decode()
+    underlier = CALL.split()[0]
+
+    def positions():
+        ledger = s.server.engine.positions
+        return ledger.position(account, order_id, underlier), ledger.totals("parent").get(order_id)
+    hedge, total = s.on_engine(positions)
+    if hedge is None:
+        s.console.print(f"    no hedge position for {order_id}", highlight=False)
+        return
+    net = f"; {order_id} option + hedge share delta {total.share_delta:+.1f} (model delta)" if total else ""
+    s.console.print(f"    hedge position {order_id} {underlier}: {hedge.qty:+d} shares @ {hedge.avg_price:.4f}{net}",
+                    highlight=False)
+
 
 def _print_blotter(server: RouterServer, console: Console) -> None:
     store = server.store
     parents = store.parents()
     table = Table(title="Parents", title_justify="left")
-    for column in ("OrderID", "ClOrdID", "Side", "Symbol", "Qty", "Status", "CumQty", "AvgPx", "Children", "Fees $"):
-        table.add_column(column, justify="right" if column in ("Qty", "CumQty", "AvgPx", "Children", "Fees $") else "left")
+    numeric = ("Qty", "CumQty", "AvgPx", "Children", "Fees $", "Hedge")
+    for column in ("OrderID", "ClOrdID", "Side", "Symbol", "Qty", "Status", "CumQty", "AvgPx", "Children", "Fees $",
+                   "Hedge"):
+        table.add_column(column, justify="right" if column in numeric else "left")
+    # each parent's positions, read on the engine thread: a symbol other than its own is its hedge
+    held = on_engine(server, lambda: [(p.parent_id, p.symbol, p.qty, p.avg_price)
+                                      for p in server.engine.positions.positions() if p.qty])
     per_venue: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0])
     total_fills = 0
     for parent in parents:
@@ -130,9 +237,12 @@ def _print_blotter(server: RouterServer, console: Console) -> None:
             row[2] += child.cum_qty
         for fill in fills:
             per_venue[fill.venue][3] += fill.fee
+        hedge = ", ".join(f"{qty:+d} {symbol} @ {avg:.4f}" for parent_id, symbol, qty, avg in held
+                          if parent_id == parent.order_id and symbol != parent.symbol)
         table.add_row(parent.order_id, parent.cl_ord_id, "buy" if parent.side.is_buy else "sell", parent.symbol,
                       str(parent.qty), parent.status.name.lower(), str(parent.cum_qty),
-                      f"{parent.avg_px:.4f}" if parent.cum_qty else "", str(len(children)), f"{parent.fees:.2f}")
+                      f"{parent.avg_px:.4f}" if parent.cum_qty else "", str(len(children)), f"{parent.fees:.2f}",
+                      hedge)
     console.print(table)
     venues = Table(title=f"Children per venue ({total_fills} fills)", title_justify="left")
     for column in ("Venue", "Children", "Sent qty", "Filled qty", "Fees $"):

@@ -21,11 +21,9 @@ from typing import Callable
 from algos.registry import create_algo
 from router.clock import NANOS_PER_SECOND, Clock
 from router.config import Accounts, AlgoSettings, EngineConfig
-from router.domain.commands import (CancelOrder, ClientRequest, MassCancel, NewMultilegOrder, NewOrder,
-                                    OrderStatusQuery, ReplaceOrder)
-from router.domain.enums import ChildRole, CxlRejReason, CxlRejResponseTo, HedgeMode, OrdStatus
-from router.domain.events import (VENUE_REPORT_TYPES, BookUpdate, BusinessRejectReport, CancelChild, CancelRejectReport,
-                                  ChildFilled, ClientReport, ReplaceChild, SubmitChild, TradePrint, VenueCommand)
+from router.domain.commands import (ClientRequest)
+from router.domain.enums import ChildRole, HedgeMode
+from router.domain.events import (VENUE_REPORT_TYPES, BookUpdate, CancelChild, ChildFilled, ClientReport, ReplaceChild, SubmitChild, TradePrint, VenueCommand)
 from router.domain.orders import ChildOrder
 from router.hedge import AutoHedger
 from router.market.books import MarketBooks
@@ -42,6 +40,7 @@ from .children import ChildOrderManager, InvariantError
 from .context import Services, ParentContext
 from .parents import ParentLifecycle
 from .reports import Reports
+from .requests import ClientRequests
 from .runtime import AlgoRuntime
 from .state import Orders
 from .timers import Timers
@@ -79,6 +78,7 @@ class Engine:
                                          self.runtime, validator, securities, books, self.waiters, accounts, config,
                                          self.calendar)
         services.children, services.runtime, services.lifecycle = self.children, self.runtime, self.lifecycle
+        self.requests = ClientRequests(clock, self.work, self.lifecycle)
         self.inbox: "queue.SimpleQueue[object]" = queue.SimpleQueue()
         self._in_batch = False
         self._thread: threading.Thread | None = None
@@ -174,7 +174,7 @@ class Engine:
 
     def _handle(self, event: object) -> None:
         if isinstance(event, ClientRequest):
-            self._on_client(event)
+            self.requests.handle(event)
         elif isinstance(event, VENUE_REPORT_TYPES):
             self.children.on_report(event)
         elif isinstance(event, BookUpdate):
@@ -196,51 +196,6 @@ class Engine:
             venue.replace(command)
         elif isinstance(command, CancelChild):
             venue.cancel(command)
-
-    # ------------------------------------------------------------------ client commands
-
-    def _on_client(self, request: ClientRequest) -> None:
-        command = request.command
-        if request.raw is not None:
-            self.work.journal_add("fix_in", request.session, request.raw)
-        else:
-            self.work.journal_add("fix_in", request.session, {
-                "msg_type": request.msg_type, "seq": request.seq_num, "account": request.account,
-                "command": command.model_dump(mode="json") if command is not None else None,
-                "reject": request.reject_text})
-        lifecycle = self.lifecycle
-        if command is None:
-            self._reject_undecodable(request)
-        elif isinstance(command, NewOrder):
-            lifecycle.on_new(request, command)
-        elif isinstance(command, CancelOrder):
-            lifecycle.on_cancel(request, command)
-        elif isinstance(command, ReplaceOrder):
-            lifecycle.on_replace(request, command)
-        elif isinstance(command, OrderStatusQuery):
-            lifecycle.on_status(request, command)
-        elif isinstance(command, MassCancel):
-            lifecycle.on_mass_cancel(request, command)
-        elif isinstance(command, NewMultilegOrder):
-            self.work.report(BusinessRejectReport(
-                request.session, request.seq_num, request.msg_type, 4,
-                "NewOrderMultileg is validated but the multi-leg algo is not available yet", command.cl_ord_id))
-
-    def _reject_undecodable(self, request: ClientRequest) -> None:
-        fields, text = request.reject_fields, request.reject_text or "rejected"
-        if request.msg_type in ("F", "G"):
-            self.work.report(CancelRejectReport(
-                session=request.session, order_id="NONE", cl_ord_id=fields.get("cl_ord_id") or "NONE",
-                orig_cl_ord_id=fields.get("orig_cl_ord_id") or "NONE", ord_status=OrdStatus.REJECTED,
-                response_to=CxlRejResponseTo.CANCEL if request.msg_type == "F" else CxlRejResponseTo.REPLACE,
-                reason=int(CxlRejReason.OTHER), text=text, transact_ns=self.clock.now_ns(),
-                sr_reject_code=request.sr_reject_code))
-        elif request.msg_type in ("D", "AB", "AC"):
-            self.lifecycle.reject_new(request.session, request.account, fields, text, request.reject_reason,
-                                      request.sr_reject_code)
-        else:
-            self.work.report(BusinessRejectReport(request.session, request.seq_num, request.msg_type, 0, text,
-                                                  fields.get("cl_ord_id")))
 
     # ------------------------------------------------------------------ market data
 

@@ -16,25 +16,24 @@ from router.clock import Clock
 from router.config import Accounts, EngineConfig
 from router.domain.commands import CancelOrder, ClientRequest, MassCancel, NewOrder, OrderStatusQuery, ReplaceOrder
 from router.domain.enums import (ChildRole, CxlRejReason, CxlRejResponseTo, ExecType, MassCancelType, OrdRejReason,
-                                 OrdStatus, OrdType, PendingKind, SRRejectCode, TimeInForce)
+                                 OrdStatus, PendingKind, SRRejectCode)
 from router.domain.events import ExecReport, MassCancelReportOut
 from router.domain.orders import ParentOrder, PendingChange
 from router.market.books import MarketBooks
 from router.market.securities import SecurityMaster
 from router.market.waiters import LiquidityWaiters
-from router.risk import ParentTerms, first_failure
-from router.risk.checks import max_order_notional, max_order_qty
 
 from algos.base import ParentChange
 
 from . import tif
 from .batch import UnitOfWork
 from .children import ChildOrderManager
+from .replace_rules import enforce_new_terms, replace_problem, replace_ready
 from .reports import Reports
 from .runtime import AlgoRuntime
 from .state import Orders
 from .timers import Timers
-from .validation import Draft, Validator, notional_price, stale_text
+from .validation import Draft, Validator, stale_text
 
 _EPS = 1e-9
 
@@ -176,7 +175,7 @@ class ParentLifecycle:
         parent = self._check_change(request, cmd, CxlRejResponseTo.REPLACE)
         if parent is None:
             return
-        text, sr = self._replace_problem(parent, cmd)
+        text, sr = replace_problem(parent, cmd, self._securities, self._books, self._accounts.limits_for(parent.account))
         if text is not None:
             self._reports.cancel_reject(request.session, parent, cmd.cl_ord_id, cmd.orig_cl_ord_id, CxlRejReason.OTHER,
                                         text, CxlRejResponseTo.REPLACE, int(sr) if sr is not None else None)
@@ -192,81 +191,10 @@ class ParentLifecycle:
                                        new_price=cmd.price, new_ord_type=cmd.ord_type, new_time_in_force=new_tif,
                                        new_expire_ns=expire)
         self._work.touch(parent)
-        self._enforce_new_terms(parent)
-        if not self._replace_ready(parent):
+        enforce_new_terms(self._orders, self._children, self._securities, parent)
+        if not replace_ready(self._orders, parent):
             self._reports.send(parent, ExecType.PENDING_REPLACE, cl_ord_id=cmd.cl_ord_id, orig=parent.cl_ord_id)
         self.settle(parent)
-
-    def _replace_problem(self, parent: ParentOrder, cmd: ReplaceOrder) -> tuple[str | None, SRRejectCode | None]:
-        if cmd.qty is not None and cmd.qty < parent.cum_qty:
-            return f"OrderQty {cmd.qty} is below CumQty {parent.cum_qty}", SRRejectCode.TOO_LATE_TO_REDUCE
-        if cmd.time_in_force is not None and (text := tif.unsupported_time_in_force(cmd.time_in_force)):
-            return text, SRRejectCode.BAD_ORD_TYPE
-        instrument = self._securities.get(parent.symbol)
-        new_price = cmd.price if cmd.price is not None else parent.price
-        if (cmd.ord_type or parent.ord_type) is OrdType.LIMIT and new_price is None:
-            return "Limit order requires Price (44)", None
-        if cmd.price is not None and not instrument.tick_rule.is_on_tick(cmd.price):
-            return f"Price {cmd.price:g} is not a multiple of the tick", SRRejectCode.BAD_LIMIT
-        terms = ParentTerms(cmd.qty if cmd.qty is not None else parent.qty,
-                            notional_price(new_price, parent, instrument, self._books), instrument.multiplier)
-        # The same account checks as a new order (not the open-order count: a replace opens nothing).
-        risk = first_failure((max_order_qty, max_order_notional), terms, self._accounts.limits_for(parent.account), 0)
-        if risk is not None:
-            return risk.text, SRRejectCode(risk.sr_reject_code)
-        return None, None
-
-    def _new_terms(self, parent: ParentOrder) -> tuple[int, float | None]:
-        """The leaves and static limit a pending replace asks for."""
-        pending = parent.pending
-        qty = pending.new_qty if pending.new_qty is not None else parent.qty
-        price = pending.new_price if pending.new_price is not None else parent.price
-        ord_type = pending.new_ord_type or parent.ord_type
-        base = price if ord_type is OrdType.LIMIT else (parent.algo.order_prc_limit or None)
-        limit = None
-        if base is not None:
-            offset = parent.algo.order_prc_offset or 0.0
-            limit = base + offset if parent.side.is_buy else base - offset
-        return qty - parent.cum_qty, limit
-
-    def _violators(self, parent: ParentOrder):
-        leaves, limit = self._new_terms(parent)
-        children = sorted(self._orders.open_children(parent.order_id, ChildRole.WORK), key=lambda c: c.sent_ns)
-        through = [c for c in children if limit is not None and
-                   (c.target_price - limit if parent.side.is_buy else limit - c.target_price) > _EPS]
-        keep = [c for c in children if c not in through]
-        return through, keep, leaves
-
-    def _enforce_new_terms(self, parent: ParentOrder) -> None:
-        through, keep, leaves = self._violators(parent)
-        for child in through:
-            self._children.cancel(child)
-        excess = sum(c.target_qty - c.cum_qty for c in keep) - leaves
-        for child in reversed(keep):                 # the newest give way first
-            if excess <= 0:
-                break
-            cut = min(excess, child.target_qty - child.cum_qty)
-            instrument = self._securities.get(child.symbol)
-            if cut >= child.target_qty - child.cum_qty or child.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-                self._children.cancel(child)
-            else:
-                self._children.replace(parent, instrument, child, child.target_qty - cut, None)
-            excess -= cut
-
-    def _replace_ready(self, parent: ParentOrder) -> bool:
-        """The new terms are safe once the worst the open children could still do fits them:
-        no child can trade through the new limit, and what they could still fill (the larger of
-        the confirmed and the requested quantity) fits in the new leaves."""
-        leaves, limit = self._new_terms(parent)
-        exposure = 0
-        for child in self._orders.open_children(parent.order_id, ChildRole.WORK):
-            if limit is not None:
-                worst = max(child.price, child.want_price or child.price) if parent.side.is_buy \
-                    else min(child.price, child.want_price or child.price)
-                if (worst - limit if parent.side.is_buy else limit - worst) > _EPS:
-                    return False
-            exposure += max(child.qty, child.want_qty or 0) - child.cum_qty
-        return exposure <= leaves
 
     def _apply_replace(self, parent: ParentOrder) -> None:
         pending, parent.pending = parent.pending, None
@@ -399,7 +327,7 @@ class ParentLifecycle:
                                             CxlRejReason.TOO_LATE_TO_CANCEL, "Too late: order filled", response)
             parent.pending = pending = None
         if pending is not None and pending.kind is PendingKind.REPLACE:
-            if self._replace_ready(parent):
+            if replace_ready(self._orders, parent):
                 self._apply_replace(parent)
             return
         open_work = self._orders.open_children(order_id, ChildRole.WORK)

@@ -23,6 +23,7 @@ from router.clock import NANOS_PER_SECOND, datetime_to_ns, ns_to_datetime
 from router.config import EngineConfig
 from router.domain.commands import AlgoParams
 from router.domain.enums import SRTimeInForce, TimeInForce
+from router.domain.orders import immediate_or_cancel
 
 FRIDAY = 4
 _UNSUPPORTED = (TimeInForce.OPG, TimeInForce.CLOSE, TimeInForce.FOK)
@@ -67,7 +68,7 @@ def expire_ns(time_in_force: TimeInForce, algo: AlgoParams, expire_time: datetim
               ioc_timeout_ns: int) -> int | None:
     """When an order with these instructions expires; None for GTC (never)."""
     sr_tif = algo.sr_time_in_force
-    if sr_tif is SRTimeInForce.IOC or (sr_tif is None and time_in_force is TimeInForce.IOC):
+    if immediate_or_cancel(time_in_force, algo):
         return now_ns + ioc_timeout_ns
     if sr_tif is SRTimeInForce.GTD or (sr_tif is None and time_in_force is TimeInForce.GTD):
         deadlines = gtd_deadlines(algo, expire_time, expire_date, now_ns=now_ns, calendar=calendar)

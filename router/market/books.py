@@ -55,10 +55,6 @@ class InstrumentBook:
         self._asks[update.venue] = update.asks
         self._nbbo = None
 
-    @property
-    def venues(self) -> list[str]:
-        return sorted(self._bids.keys() | self._asks.keys())
-
     def levels(self, venue: str, side: Side) -> tuple[BookLevel, ...]:
         return (self._bids if side.is_buy else self._asks).get(venue, ())
 

@@ -45,9 +45,6 @@ class LiquidityWaiters:
     def forget(self, order_id: str) -> None:
         self._token.pop(order_id, None)
 
-    def __contains__(self, order_id: str) -> bool:
-        return order_id in self._token
-
     def reached(self, symbol: str, nbbo: Nbbo) -> list[str]:
         """Orders the NBBO now reaches, in price priority; they are unregistered."""
         waiters = self._by_symbol.get(symbol)

@@ -97,9 +97,13 @@ _UNCAPPED = frozenset({LimitType.PRC_DE, LimitType.PRC_DE_X, LimitType.PRC_DE_T,
                        LimitType.VOL_X, LimitType.PRC_V, LimitType.PRC_VX})
 
 
+def static_price_caps(parent: ParentOrder) -> bool:
+    return parent.algo.limit_type not in _UNCAPPED
+
+
 def child_price_within_limit(parent, child, open_qty, underlier, multiplier):
     limit = parent.static_limit
-    if child.role is not ChildRole.WORK or limit is None or parent.algo.limit_type in _UNCAPPED:
+    if child.role is not ChildRole.WORK or limit is None or not static_price_caps(parent):
         return None
     through = child.price - limit if parent.side.is_buy else limit - child.price
     if through > _EPS:

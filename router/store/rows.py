@@ -11,7 +11,7 @@ from router.domain.commands import AlgoParams
 from router.domain.enums import ChildRole, Liquidity, OrdStatus, OrdType, PendingKind, Side, TimeInForce
 from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
 
-from .journal import JournalEntry
+from router.domain.events import JournalEntry
 
 Row = dict[str, Any]
 

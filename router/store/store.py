@@ -12,7 +12,6 @@ from __future__ import annotations
 from operator import itemgetter
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
@@ -26,7 +25,7 @@ from sqlalchemy.engine import make_url
 from router.domain.orders import ChildOrder, Fill, ParentOrder, RestoredState
 
 from . import schema
-from .journal import JournalEntry
+from router.domain.events import JournalEntry
 from .rows import (child_from_row, child_to_row, fill_from_row, fill_to_row, journal_from_row,
                    journal_to_row, parent_from_row, parent_to_row)
 

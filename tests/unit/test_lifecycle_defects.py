@@ -3,13 +3,13 @@
 engine before the fix."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from router.domain.enums import (BalanceHandling, CxlRejReason, ExecType, LimitType, OrdStatus, Side, TimeInForce)
-from router.domain.events import CancelRejectReport, ExecReport, MassCancelReportOut, SubmitChild
+from router.domain.events import CancelRejectReport, ExecReport, MassCancelReportOut
 from router.server import restore_from_store
 from router.store import Store
 from tests.harness import CALL, Harness

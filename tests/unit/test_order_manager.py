@@ -9,8 +9,8 @@ import pytest
 
 from algos import registry
 from algos.base import Algo
-from router.domain.enums import ChildRole, ExecType, HedgeMode, OrdStatus, Side
-from router.domain.events import ChildFilled, ReplaceChild, SubmitChild
+from router.domain.enums import ChildRole, HedgeMode, OrdStatus, Side
+from router.domain.events import ReplaceChild
 from router.domain.orders import ChildStatus
 from router.server import restore_from_store
 from router.store import Store

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from router.config import AlgoSettings, HedgeSettings, VolatilitySettings
+from router.config import AlgoSettings, VolatilitySettings
 from router.domain.enums import (BalanceHandling, ChildRole, ExecType, HedgeMode, LimitType, OrderHandling, OrdStatus,
                                  Side)
 from router.domain.events import ReplaceChild, SubmitChild
