@@ -6,7 +6,7 @@
 - ``effective_limits``: the tightest of the primary and a secondary limit (surface, probability);
 - ``post_prices`` / ``is_marketable``: where a post-only child rests under each PostType (5096).
 
-docs/limit_types.md gives every formula and the tags each type reads.
+README.md ("Volatility") gives every formula and the tags each type reads.
 """
 from __future__ import annotations
 

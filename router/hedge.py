@@ -9,7 +9,7 @@ Nothing is sent until the unhedged net reaches the account's threshold. That sta
 lots) by its k-th deadline and all of it by the last. Between deadlines the next slice rests
 passively; at a deadline whatever is behind schedule is crossed with IOC children at the far
 side. Fills that arrive during an episode join it. The crossing modes (FastCrx, AutoCrx,
-Static) are episodes with no window: everything is due at once. docs/hedging.md has the table.
+Static) are episodes with no window: everything is due at once. README.md ("Auto-hedging") has the table.
 
 Working quantity is never stored: it is read from the open HEDGE children, which the engine
 restores after a restart, so a restored hedger does not send again what is already working.

@@ -92,7 +92,7 @@ def child_within_parent(parent, child, open_qty, underlier, multiplier):
 
 
 # LimitTypes whose limit moves with the underlier past the static price: there 44/5106 is the
-# reference the limit starts from, not a cap (docs/limit_types.md), so the algo's limit rules.
+# reference the limit starts from, not a cap (the LimitType table in README.md), so the algo's limit rules.
 _UNCAPPED = frozenset({LimitType.PRC_DE, LimitType.PRC_DE_X, LimitType.PRC_DE_T, LimitType.PRC_DE_XT, LimitType.VOL,
                        LimitType.VOL_X, LimitType.PRC_V, LimitType.PRC_VX})
 
