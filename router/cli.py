@@ -99,12 +99,13 @@ def client(side, qty, symbol, limit, algo, limit_type, tif, exchanges, host, por
     table = Table("MsgType", "ExecType", "OrdStatus", "LastQty", "LastPx", "LastMkt", "CumQty", "LeavesQty", "AvgPx",
                   "Text")
     for message in messages:
-        get = lambda tag: (message.get(tag) or b"").decode()
+        get = lambda tag, message=message: (message.get(tag) or b"").decode()
         table.add_row(get(35), get(150), get(39), get(32), get(31), get(30), get(14), get(151), get(6), get(58))
     console.print(table)
 
 
-@main.command(help="Run everything in one process and send a scripted set of sweep orders over FIX.")
+@main.command(help="Run everything in one process and send a scripted set of sweep, tied (volatility) and "
+                   "auto-hedged orders over FIX.")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo keeps its store and FIX logs (default: a fresh temporary directory).")
 @click.pass_obj

@@ -53,7 +53,7 @@ class _Script:
     def send(self, label: str, cl_ord_id: str, side: str, qty: int, symbol: str, price: float | None,
              tif: str = "0", extra=(), algo=SWEEP, timeout: float = 3.0) -> list:
         self.console.print(f"[bold]{label}[/bold]: {cl_ord_id} {'buy' if side == '1' else 'sell'} {qty} "
-                           f"{symbol.strip()} {'@ %.2f' % price if price else 'market'}", highlight=False)
+                           f"{symbol.strip()} {f'@ {price:.2f}' if price else 'market'}", highlight=False)
         self.client.send("D", new_order_fields(cl_ord_id, side, qty, symbol, price, tif=tif, extra=[*algo, *extra]))
         return self.collect(cl_ord_id, timeout=timeout)
 
@@ -64,7 +64,7 @@ class _Script:
             return is_final_report(message) if until_final else message.get(150) == b"0"
         messages = self.client.until(done, timeout=timeout)
         for message in messages:
-            get = lambda tag: (message.get(tag) or b"").decode()
+            get = lambda tag, message=message: (message.get(tag) or b"").decode()
             status = {"0": "New", "1": "Partial", "2": "Filled", "4": "Canceled", "5": "Replaced", "6": "PendCxl",
                       "8": "Rejected", "A": "PendNew", "E": "PendRepl", "C": "Expired"}.get(get(39), get(39))
             fill = f" {get(32)}@{get(31)} on {get(30)}" if get(32) else ""

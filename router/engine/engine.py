@@ -64,6 +64,7 @@ class Engine:
         self.model = OptionModel(books, rate, fallback_vols or {})
         self.positions = PositionLedger(self._symbol_risk)
         self.reports = Reports(clock, self.work, self.orders)
+        self.reports.hedge_target = self._hedge_target
         services = Services(clock, books, securities, self.model, self.waiters)
         self.children = ChildOrderManager(clock, self.timers, self.work, self.orders, books, securities, sor, venues,
                                           int(self.algo_settings.pending_timeout_ms * 1_000_000))
@@ -87,10 +88,6 @@ class Engine:
     def parents(self):
         return self.orders.parents
 
-    @property
-    def child_orders(self):
-        return self.orders.children
-
     def _symbol_risk(self, symbol: str) -> SymbolRisk | None:
         instrument = self.securities.get(symbol)
         if instrument is None or not instrument.is_option:
@@ -103,6 +100,10 @@ class Engine:
 
     def _make_algo(self, name: str, ctx: ParentContext):
         return create_algo(name, ctx, self.algo_settings)
+
+    def _hedge_target(self, order_id: str) -> int | None:
+        hedger = self.runtime.hedgers.get(order_id)
+        return None if hedger is None else hedger.target_shares
 
     def _make_hedger(self, ctx: ParentContext):
         mode = ctx.parent.algo.auto_hedge

@@ -148,7 +148,10 @@ class ParentLifecycle:
         elif cmd.orig_cl_ord_id and cmd.orig_cl_ord_id != parent.cl_ord_id:
             reject(parent, CxlRejReason.OTHER, f"OrigClOrdID {cmd.orig_cl_ord_id} is not the latest in its chain "
                                                f"({parent.cl_ord_id})", SRRejectCode.INVLD_CXL_REPL)
-        elif not parent.is_working or parent.order_id in self._work_over:
+        elif parent.order_id in self._work_over:
+            reject(parent, CxlRejReason.TOO_LATE_TO_CANCEL, f"Too late to {name}: the order is done "
+                                                            f"({parent.status.name.lower()}); its auto-hedge is still working")
+        elif not parent.is_working:
             reject(parent, CxlRejReason.TOO_LATE_TO_CANCEL, f"Too late to {name}: order is {parent.status.name}")
         elif parent.pending is not None:
             reject(parent, CxlRejReason.ALREADY_PENDING, f"A {parent.pending.kind.value} is already pending",
@@ -225,6 +228,8 @@ class ParentLifecycle:
         self._reports.send(parent, ExecType.REPLACED, orig=pending.orig_cl_ord_id)
         if parent.is_working:
             self._resume(parent, change)
+        else:
+            self.settle(parent)          # replaced down to CumQty: filled, so its work ends here
 
     def _resume(self, parent: ParentOrder, change: ParentChange) -> None:
         algo = self._runtime.algos.get(parent.order_id)

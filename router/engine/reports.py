@@ -37,6 +37,7 @@ class Reports:
         self._work = work
         self._orders = orders
         self.hedging: set[str] = set()       # parents whose auto-hedge is still working
+        self.hedge_target = lambda order_id: None   # the hedger's target in shares (signed), set by the engine
 
     def exec_report(self, parent: ParentOrder, exec_type: ExecType, *, exec_id: str | None = None,
                     cl_ord_id: str | None = None, orig: str | None = None, status: OrdStatus | None = None,
@@ -59,12 +60,14 @@ class Reports:
     def hedge(self, parent: ParentOrder, *, fill_child: ChildOrder | None = None, last_qty: int = 0,
               last_px: float = 0.0, liquidity=None, fee: float | None = None, final: bool = False) -> None:
         """A hedge execution (or the closing hedge report) under the hedge ClOrdID 5010: OrderQty is
-        every hedge share ordered so far, CumQty and AvgPx the hedge's own; Partially Filled
-        until the parent and its hedges are done, then Filled."""
+        the shares the hedge is for so far (it moves with the option fills, never below CumQty),
+        CumQty and AvgPx the hedge's own; Partially Filled until the parent and its hedges are
+        done, then Filled (the SpiderRock reference's rules for autohedge reports)."""
         hedges = self._orders.children_with_role(parent.order_id, ChildRole.HEDGE)
         filled = sum(c.cum_qty for c in hedges)
         notional = sum(c.notional for c in hedges)
-        ordered = sum(c.cum_qty if c.status.is_done else c.qty for c in hedges)
+        target = self.hedge_target(parent.order_id)
+        ordered = abs(target) if target is not None else sum(c.cum_qty if c.status.is_done else c.qty for c in hedges)
         side = fill_child.side if fill_child is not None else (hedges[-1].side if hedges else Side.SELL)
         working = 0 if final else sum(c.leaves_qty for c in hedges)
         instrument_symbol = hedges[-1].symbol if hedges else parent.symbol

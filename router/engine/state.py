@@ -19,6 +19,8 @@ class Orders:
         self.children_of.setdefault(parent.order_id, [])
         for cl_ord_id in parent.cl_ord_ids or [parent.cl_ord_id]:
             self.by_cl_ord_id[(parent.session, cl_ord_id)] = parent.order_id
+        if parent.algo.alt_auto_hedge_id:       # hedge reports go under it: no order may reuse it
+            self.by_cl_ord_id[(parent.session, parent.algo.alt_auto_hedge_id)] = parent.order_id
         if not parent.closed:
             self.working_by_account.setdefault(parent.account, set()).add(parent.order_id)
 

@@ -76,6 +76,11 @@ class Validator:
     def cl_ord_id_unused(self, d: Draft) -> Reject | None:
         if self.orders.cl_ord_id_used(d.request.session, d.cmd.cl_ord_id):
             return Reject(f"Duplicate ClOrdID {d.cmd.cl_ord_id}", OrdRejReason.DUPLICATE_ORDER, SRRejectCode.DUP_ORD_NUM)
+        hedge_id = d.cmd.algo.alt_auto_hedge_id
+        if hedge_id and (hedge_id == d.cmd.cl_ord_id or self.orders.cl_ord_id_used(d.request.session, hedge_id)):
+            # Hedge executions are reported under this ClOrdID: it must name nothing else.
+            return Reject(f"srAltAutoHedgeId (5010) {hedge_id} is already a ClOrdID on this session",
+                          OrdRejReason.DUPLICATE_ORDER, SRRejectCode.DUP_ORD_NUM)
         return None
 
     def fresh(self, d: Draft) -> Reject | None:

@@ -122,7 +122,7 @@ class Store:
             )
 
     def load_used_cl_ord_ids(self) -> set[tuple[str, str]]:
-        """(session, ClOrdID) of every ClOrdID any chain has used, to reject duplicates."""
+        """(session, ClOrdID) of every ClOrdID any chain (or auto-hedge, 5010) has used, to reject duplicates."""
         with self.engine.connect() as connection:
             return _used_cl_ord_ids(connection)
 
@@ -229,10 +229,12 @@ def _fetch(connection: Connection, query: Select[Any], from_row: Callable[[Any],
 def _used_cl_ord_ids(connection: Connection) -> set[tuple[str, str]]:
     parents = schema.parents
     used: set[tuple[str, str]] = set()
-    for session, cl_ord_id, chain in connection.execute(select(parents.c.session, parents.c.cl_ord_id,
-                                                               parents.c.cl_ord_ids)):
+    for session, cl_ord_id, chain, algo in connection.execute(select(parents.c.session, parents.c.cl_ord_id,
+                                                                     parents.c.cl_ord_ids, parents.c.algo)):
         used.add((session, cl_ord_id))
         used.update((session, chained) for chained in json.loads(chain))
+        if (hedge_id := json.loads(algo).get("alt_auto_hedge_id")):
+            used.add((session, hedge_id))        # the hedge executions' ClOrdID (5010)
     return used
 
 

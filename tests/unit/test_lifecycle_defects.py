@@ -208,3 +208,32 @@ def test_an_unsupported_hedge_mode_is_rejected_by_name():
     h.new("X1", Side.BUY, 5, 4.00, auto_hedge="D", alt_auto_hedge_id="H1")
     report = h.reports("X1")[-1]
     assert report.ord_status is OrdStatus.REJECTED and "5152" in report.text and "SPDR_DAY" in report.text
+
+
+def test_the_hedge_cl_ord_id_must_name_nothing_else_on_the_session():
+    h = Harness()
+    hedge = dict(auto_hedge="X")
+    h.new("A1", Side.BUY, 5, 4.00, alt_auto_hedge_id="A1", **hedge)               # its own ClOrdID
+    assert h.reports("A1")[-1].ord_status is OrdStatus.REJECTED and "5010" in h.reports("A1")[-1].text
+    h.new("B1", Side.BUY, 5, 4.00, alt_auto_hedge_id="HEDGE1", **hedge)
+    assert h.reports("B1")[-1].ord_status is OrdStatus.NEW
+    h.new("B2", Side.BUY, 5, 4.00, alt_auto_hedge_id="HEDGE1", **hedge)          # reused across parents
+    assert h.reports("B2")[-1].ord_status is OrdStatus.REJECTED
+    h.new("B3", Side.BUY, 5, 4.00, alt_auto_hedge_id="B1", **hedge)              # an earlier order's ClOrdID
+    assert h.reports("B3")[-1].ord_status is OrdStatus.REJECTED
+    h.new("HEDGE1", Side.BUY, 5, 4.00)                                            # and the reverse
+    assert h.reports("HEDGE1")[-1].ord_status is OrdStatus.REJECTED
+
+
+def test_a_cancel_of_a_done_order_still_hedging_says_so_consistently():
+    h = Harness()
+    h.requote("XNAS", "AAPL", bids=[(199.99, 50_000)], asks=[(200.01, 50_000)], owner="smm")
+    h.quote("XCBO", CALL, asks=[(5.20, 10)])
+    h.new("H1", Side.BUY, 10, 5.20, auto_hedge="1", alt_auto_hedge_id="HEDGE1", order_ref_delta=0.55)
+    h.settle(0.1)
+    h.cancel("H2", "H1")
+    reject = h.out[-1]
+    assert isinstance(reject, CancelRejectReport) and reject.ord_status is OrdStatus.PARTIALLY_FILLED
+    assert "auto-hedge is still working" in reject.text
+    h.settle(15)
+    assert h.reports("H1")[-1].ord_status is OrdStatus.FILLED
