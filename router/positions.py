@@ -173,6 +173,10 @@ class PositionLedger:
 
     # ---- reading
 
+    def holds(self, symbol: str) -> bool:
+        """A position (open or closed) in this symbol exists, so market marks for it matter."""
+        return symbol in self._group_ids["symbol"]
+
     def position(self, account: str, parent_id: str, symbol: str) -> Position | None:
         row = self._rows.get((account, parent_id, symbol))
         return None if row is None else self._position(row)

@@ -6,9 +6,8 @@ parent, child and fill it touched) in one transaction, and only then release the
 effects — reports to FIX clients and orders to venues. That is "store then send" with a group
 commit, so durability costs one commit per batch rather than one per message.
 
-This module only wires the parts together and routes events; each job has its own module:
-batch (the unit of work), parents (lifecycle), validation, children (the child order manager),
-accounting (fills by role), runtime and context (the algos), reports, restore.
+This module only wires the parts together and routes events; each job has its own module
+(README.md, "Order management").
 """
 from __future__ import annotations
 
@@ -202,6 +201,8 @@ class Engine:
 
     def _on_book(self, update: BookUpdate) -> None:
         book = self.books.apply(update)
+        if self.positions.holds(update.symbol) and (mid := book.nbbo().mid) is not None:
+            self.positions.mark(update.symbol, mid)
         self.runtime.market_changed(update.symbol)
         for order_id in self.waiters.reached(update.symbol, book.nbbo()):
             self.runtime.book_reached(order_id)

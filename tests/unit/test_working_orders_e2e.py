@@ -184,6 +184,10 @@ def test_a_100_lot_call_fill_with_delta_055_sells_5500_shares_in_fast_crx():
     hedge_position = h.engine.positions.position("CLIENT1", "P1", UNDERLIER)
     assert hedge_position.qty == -5500 and hedge_position.avg_price == pytest.approx(199.99)
     assert h.engine.positions.position("CLIENT1", "P1", CALL).qty == 100
+    underlier_at(h, 199.0)                          # marked from the market: the short hedge gains
+    hedge_position = h.engine.positions.position("CLIENT1", "P1", UNDERLIER)
+    assert hedge_position.mark == pytest.approx(199.0)
+    assert hedge_position.unrealised_pnl == pytest.approx((199.99 - 199.0) * 5500)
 
 
 @pytest.mark.parametrize("mode,window_s", [(HedgeMode.SPDR_10S, 10), (HedgeMode.SPDR_30S, 30),
