@@ -3,12 +3,9 @@
 Every state change happens on the engine thread, in inbox order. Work is done in batches:
 handle up to ``batch_max`` events, persist the batch (journal entries plus the rows of every
 parent, child and fill it touched) in one transaction, and only then release the batch's
-effects — reports to FIX clients and orders to venues. That is "store then send" with a group
-commit, so durability costs one commit per batch rather than one per message.
-
+effects — reports to FIX clients and orders to venues: "store then send" with a group commit.
 This module only wires the parts together and routes events; each job has its own module
-(README.md, "Order management").
-"""
+(README.md, "Order management")."""
 from __future__ import annotations
 
 import logging
@@ -20,9 +17,10 @@ from typing import Callable
 from algos.registry import create_algo
 from router.clock import NANOS_PER_SECOND, Clock
 from router.config import Accounts, AlgoSettings, EngineConfig
-from router.domain.commands import (ClientRequest)
+from router.domain.commands import ClientRequest
 from router.domain.enums import ChildRole, HedgeMode
-from router.domain.events import (VENUE_REPORT_TYPES, BookUpdate, CancelChild, ChildFilled, ClientReport, ReplaceChild, SubmitChild, TradePrint, VenueCommand)
+from router.domain.events import (VENUE_REPORT_TYPES, BookUpdate, CancelChild, ChildFilled, ClientReport,
+                                  ReplaceChild, SubmitChild, TradePrint, VenueCommand)
 from router.domain.orders import ChildOrder
 from router.hedge import AutoHedger
 from router.market.books import MarketBooks
