@@ -140,7 +140,9 @@ class ParentLifecycle:
         def reject(p, reason, text, sr=None):
             self._reports.cancel_reject(request.session, p, cmd.cl_ord_id, cmd.orig_cl_ord_id, reason, text, response,
                                         None if sr is None else int(sr))
-        if parent is None:
+        if parent is None and (request.session, cmd.orig_cl_ord_id) in self.mass_cancel_ids:
+            reject(None, CxlRejReason.TOO_LATE_TO_CANCEL, f"{cmd.orig_cl_ord_id} is a mass cancel request, not an order")
+        elif parent is None:
             reject(None, CxlRejReason.UNKNOWN_ORDER, f"Unknown order {cmd.orig_cl_ord_id or cmd.order_id}")
         elif self._orders.cl_ord_id_used(request.session, cmd.cl_ord_id) or \
                 (request.session, cmd.cl_ord_id) in self.mass_cancel_ids:
@@ -368,9 +370,10 @@ class ParentLifecycle:
             if hedged:
                 self._reports.send(parent, ExecType.DONE_FOR_DAY, text="filled; auto-hedge done")
         elif pending.kind is PendingKind.CANCEL:
-            parent.cl_ord_id, parent.orig_cl_ord_id = pending.cl_ord_id, pending.orig_cl_ord_id
+            if not pending.kill:         # a mass cancel's ClOrdID names the request, not this order
+                parent.cl_ord_id, parent.orig_cl_ord_id = pending.cl_ord_id, pending.orig_cl_ord_id
             parent.status = OrdStatus.CANCELED
-            self._reports.send(parent, ExecType.CANCELED, orig=pending.orig_cl_ord_id)
+            self._reports.send(parent, ExecType.CANCELED, cl_ord_id=pending.cl_ord_id, orig=pending.orig_cl_ord_id)
         elif pending.kind is PendingKind.EXPIRE:
             parent.status = OrdStatus.EXPIRED
             self._reports.send(parent, ExecType.EXPIRED, text="order expired")

@@ -100,5 +100,6 @@ def replace_ready(orders: Orders, parent: ParentOrder) -> bool:
             if (worst - limit if parent.side.is_buy else limit - worst) > _EPS:
                 return False
         exposure += max(child.qty, child.want_qty or 0) - child.cum_qty
-    return exposure <= leaves
+    # leaves < 0: fills overtook a size-down; once nothing is left working the replace is answered (too late)
+    return exposure <= max(leaves, 0)
 

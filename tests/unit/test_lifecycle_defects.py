@@ -237,3 +237,17 @@ def test_a_cancel_of_a_done_order_still_hedging_says_so_consistently():
     assert "auto-hedge is still working" in reject.text
     h.settle(15)
     assert h.reports("H1")[-1].ord_status is OrdStatus.FILLED
+
+
+def test_a_mass_canceled_order_keeps_its_own_cl_ord_id_and_a_late_cancel_is_too_late():
+    h = Harness()
+    h.new("B1", Side.BUY, 5, 4.60)
+    h.mass_cancel("M2")
+    canceled = [r for r in h.reports("M2") if r.exec_type is ExecType.CANCELED]
+    assert canceled and canceled[0].orig_cl_ord_id == "B1"
+    h.cancel("C1", "B1")
+    reject = h.out[-1]
+    assert isinstance(reject, CancelRejectReport) and reject.reason == int(CxlRejReason.TOO_LATE_TO_CANCEL)
+    h.cancel("C2", "M2")
+    reject = h.out[-1]
+    assert isinstance(reject, CancelRejectReport) and reject.reason == int(CxlRejReason.TOO_LATE_TO_CANCEL)

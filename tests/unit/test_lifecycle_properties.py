@@ -2,8 +2,9 @@
 (new, cancel/replace, mass cancel), market changes and clock steps, with the lifecycle's
 invariants checked after every step.
 
-The steps are plain named tuples, so a failing example hypothesis prints is a runnable list:
-``LifecycleRun().run([New('B', 5, 5.0), Advance(300), Cancel(0)])``.
+A hypothesis state machine drives it. Each step is a plain named tuple, so the failing example
+hypothesis prints (``state.new(s=New('B', 5, 5.0, ...))``, ``state.advance(s=Advance(300))``, ...)
+reads straight back as a deterministic test: ``LifecycleRun().run([New('B', 5, 5.0), Advance(300)])``.
 
 Properties (checked after every step, on every parent and on every report sent so far):
 
@@ -31,17 +32,23 @@ parent's limit wakes it).
 """
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from collections import Counter, defaultdict
+from datetime import timedelta
 from typing import NamedTuple
+from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from router.domain.commands import ClientRequest, MassCancel
-from router.domain.enums import ChildRole, ExecType, MassCancelType, OrdStatus, PendingKind, Side, TimeInForce
+from router.domain.enums import (ChildRole, ExecType, MassCancelType, OrdStatus, PendingKind, Side, SRTimeInForce,
+                                 TimeInForce)
 from router.domain.events import CancelRejectReport, ExecReport
+from tests import harness as harness_module
 from tests.harness import CALL, SESSION, Harness
 
 VENUES = ("XCBO", "XISX", "ARCO", "BATO", "XPHL")
@@ -58,10 +65,11 @@ class New(NamedTuple):
     price: float
     ioc: bool = False
     active_size: int | None = None
+    expire_ms: int | None = None    # GTD (5084) with SRGoodTillDttm (5088) this far ahead: expiry interleaves too
 
 
 class Replace(NamedTuple):
-    target: int                     # index (mod count) into the working parents (live) or all, oldest first
+    target: int                     # index (mod count) into the working parents (live) or all, newest first
     qty_delta: int | None = None    # new OrderQty = base + delta (at least 1); None: unchanged
     px_ticks: int | None = None     # new Price = old + ticks x 0.05; None: unchanged
     orig: str = "latest"            # latest | stale (not the chain's latest) | unknown
@@ -96,11 +104,23 @@ def _side(code: str) -> Side:
 
 # ---------------------------------------------------------------------- the run and its checks
 
+_SETTINGS: list = []
+
+
+def _harness() -> Harness:
+    """A Harness, with the config files read once (they are frozen models; Harness() reads them
+    every time, a third of an example's cost)."""
+    if not _SETTINGS:
+        _SETTINGS.append(harness_module.load_settings())
+    with mock.patch.object(harness_module, "load_settings", lambda: _SETTINGS[0]):
+        return Harness()
+
+
 class LifecycleRun:
     """One Harness, driven step by step; ``check`` asserts every property on what happened so far."""
 
     def __init__(self) -> None:
-        self.h = h = Harness()
+        self.h = h = _harness()
         self.journal_errors: list[tuple[str, str, str]] = []
         self.precedence_errors: list[str] = []
         self.requests: dict[str, tuple[str, int, object]] = {}     # ClOrdID -> (msg type, step no, step)
@@ -141,7 +161,8 @@ class LifecycleRun:
         return f"{prefix}{self._ids}"
 
     def _parents(self):
-        return sorted(self.h.engine.orders.parents.values(), key=lambda p: int(p.order_id[1:]))
+        """Newest first: target 0 (what hypothesis shrinks towards) is the order just sent."""
+        return sorted(self.h.engine.orders.parents.values(), key=lambda p: -int(p.order_id[1:]))
 
     def _orig(self, parent, mode: str) -> str:
         if mode == "unknown":
@@ -156,6 +177,8 @@ class LifecycleRun:
         self.step_no += 1
         if isinstance(s, New):
             algo = {} if s.active_size is None else {"active_size": s.active_size}
+            if s.expire_ms is not None:
+                algo.update(sr_time_in_force=SRTimeInForce.GTD, good_till=h.now() + timedelta(milliseconds=s.expire_ms))
             h.new(self._next("N"), _side(s.side), s.qty, s.price,
                   tif=TimeInForce.IOC if s.ioc else TimeInForce.DAY, **algo)
         elif isinstance(s, (Replace, Cancel)):
@@ -191,12 +214,16 @@ class LifecycleRun:
         else:  # pragma: no cover
             raise TypeError(s)
 
-    def run(self, steps, *, final_settle_s: float = 5.0) -> None:
+    def run(self, steps) -> None:
         self.check()
         for s in steps:
             self.step(s)
             self.check()
-        self.h.settle(final_settle_s)
+        self.finish()
+
+    def finish(self, settle_s: float = 5.0) -> None:
+        """Let every latency, answer and timeout play out, then check, the answers included."""
+        self.h.settle(settle_s)
         self.check(final=True)
 
     # ---- property 5, judged at the moment a report is made
@@ -325,43 +352,85 @@ class LifecycleRun:
             assert not stuck, f"children with a request still in flight: {stuck}"
 
 
-# ---------------------------------------------------------------------- strategies
+# ---------------------------------------------------------------------- strategies and the state machine
 
 prices = st.sampled_from(PRICES)
 news = st.builds(New, st.sampled_from("BS"), st.integers(1, 50), prices, st.booleans(),
-                 st.one_of(st.none(), st.integers(1, 20)))
+                 st.one_of(st.none(), st.integers(1, 20)),
+                 st.one_of(st.none(), st.none(), st.integers(1, 200)))
 origs = st.sampled_from(("latest", "latest", "latest", "latest", "stale", "unknown"))
 lives = st.sampled_from((True, True, True, False))
 replaces = st.builds(Replace, st.integers(0, 7), st.one_of(st.none(), st.integers(-3, 3), st.integers(-50, 50)),
                      st.one_of(st.none(), st.integers(-6, 6)), origs, lives, st.sampled_from(("qty", "qty", "cum")))
 cancels = st.builds(Cancel, st.integers(0, 7), origs, lives)
 quotes = st.builds(Quote, st.sampled_from(VENUES), st.sampled_from("BS"), prices, st.integers(1, 30))
-advances = st.builds(Advance, st.one_of(st.integers(0, 1_000), st.integers(0, 50_000)))
-# weights by repetition: a mass cancel ends everything, so it is rare (1 step in 30)
-steps = st.sampled_from([*[news] * 6, *[replaces] * 6, *[cancels] * 3, *[quotes] * 6, *[advances] * 8,
-                         st.just(MassCancelAll())]).flatmap(lambda strategy: strategy)
+short_advances = st.builds(Advance, st.integers(0, 1_000))      # about venue latency: 0.2-0.4 ms one way
+advances = st.builds(Advance, st.integers(0, 50_000))
 
 
-def step_lists(most: int):
-    """Lists of steps of every length up to ``most`` (plain ``st.lists`` favours short ones)."""
-    return st.integers(0, most).flatmap(lambda n: st.lists(steps, min_size=n, max_size=n))
+class LifecycleMachine(RuleBasedStateMachine):
+    """Each rule is one step of a LifecycleRun; a failing example prints as ``state.new(s=New(...))``
+    and so on, which reads straight back as ``LifecycleRun().run([New(...), ...])``. Rules are
+    chosen uniformly; the mass cancel (which ends everything) fires on one roll in four."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lifecycle = LifecycleRun()
+        self._clean = True          # False once a step failed: teardown then adds nothing
+
+    def _do(self, s) -> None:
+        self._clean = False
+        self.lifecycle.step(s)
+        self.lifecycle.check()
+        self._clean = True
+
+    @rule(s=news)
+    def new(self, s):
+        self._do(s)
+
+    @rule(s=replaces)
+    def replace(self, s):
+        self._do(s)
+
+    @rule(s=replaces)
+    def replace_again(self, s):      # a second rule doubles the share of replaces, the richest request
+        self._do(s)
+
+    @rule(s=cancels)
+    def cancel(self, s):
+        self._do(s)
+
+    @rule(roll=st.integers(0, 3))
+    def mass_cancel(self, roll):
+        if roll == 0:
+            self._do(MassCancelAll())
+
+    @rule(s=quotes)
+    def quote(self, s):
+        self._do(s)
+
+    @rule(s=st.one_of(short_advances, advances))
+    def advance(self, s):
+        self._do(s)
+
+    def teardown(self):
+        if self._clean:
+            self.lifecycle.finish()
 
 
-def _run(step_list) -> None:
-    LifecycleRun().run(step_list)
+SHORT = settings(max_examples=100, stateful_step_count=40, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow])
+LONG = settings(max_examples=500, stateful_step_count=100, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(step_lists(40))
-def test_lifecycle_properties(step_list):
-    _run(step_list)
+def test_lifecycle_properties():
+    run_state_machine_as_test(LifecycleMachine, settings=SHORT)
 
 
 @pytest.mark.slow
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(step_lists(100))
-def test_lifecycle_properties_long(step_list):
-    _run(step_list)
+def test_lifecycle_properties_long():
+    run_state_machine_as_test(LifecycleMachine, settings=LONG)
 
 
 # ---------------------------------------------------------------------- the checks themselves
@@ -377,13 +446,49 @@ def test_a_plain_lifecycle_passes_every_check():
 def test_the_checks_catch_a_report_after_a_terminal_status():
     run = LifecycleRun()
     run.run([New("B", 5, 4.60)])
-    parent = run.h.engine.orders.parents["P1"]
-    parent.status = OrdStatus.CANCELED
-    run.h.engine.reports.send(parent, ExecType.CANCELED)
-    run.h.engine.work.flush()
-    run.check()
-    parent.status = OrdStatus.NEW
-    run.h.engine.reports.send(parent, ExecType.NEW)
-    run.h.engine.work.flush()
+    new = run.h.reports("N1")[-1]
+    run._check_report(dataclasses.replace(new, exec_id="X1", exec_type=ExecType.CANCELED,
+                                          ord_status=OrdStatus.CANCELED, leaves_qty=0))
     with pytest.raises(AssertionError, match="was CANCELED, then reported NEW"):
-        run.check()
+        run._check_report(dataclasses.replace(new, exec_id="X2"))
+
+
+# ---------------------------------------------------------------------- engine bugs the property test found
+# Minimal cases, shrunk by hypothesis and restated with the plain harness.
+
+def _answers(h: Harness, cl_ord_id: str) -> list:
+    return [r for r in h.out if getattr(r, "cl_ord_id", None) == cl_ord_id and
+            (isinstance(r, CancelRejectReport) or r.exec_type in (ExecType.CANCELED, ExecType.REPLACED))]
+
+
+def test_a_size_down_overtaken_by_fills_in_flight_is_answered_too_late():
+    """Found by the property test (the replace was never answered and the parent hung in Pending
+    Replace until its expiry); fixed in replace_rules.replace_ready. Kept as a regression test."""
+    # shrunk from the property test: [New('S', 11, 4.9), Replace(0, -2)]
+    h = Harness()
+    h.quote("XCBO", CALL, bids=[(4.90, 10)])
+    h.new("S1", Side.SELL, 11, 4.90)           # an IOC child sells 10 at XCBO; it is in flight
+    h.replace("S2", "S1", qty=9)               # Pending Replace (39=E), OrderQty still 11
+    h.settle(5)                                # the child fills 10: CumQty 10 > 9
+    assert h.reports("S1")[-1].cum_qty == 10
+    # expected: one answer, a CancelReject too late to reduce (CumQty 10), and the order back to
+    # working its last contract on the old terms (11)
+    assert len(_answers(h, "S2")) == 1
+    assert isinstance(_answers(h, "S2")[0], CancelRejectReport) and "CumQty is 10" in _answers(h, "S2")[0].text
+    assert h.engine.parents["P1"].pending is None and h.engine.parents["P1"].qty == 11
+
+
+def test_replace_down_to_cum_qty_closes_the_filled_parent():
+    """Found by the property test (a done parent stayed among its account's open orders, its algo
+    attached); fixed in the engine since. Kept as a regression test."""
+    # shrunk from the property test: [New('B', 11, 5.0), Advance(800), Replace(0, 0, qty_base='cum')]
+    h = Harness()
+    h.quote("XCBO", CALL, asks=[(5.00, 10)])
+    h.new("B1", Side.BUY, 20, 5.00)
+    h.settle(0.1)                              # 10 filled, 10 resting
+    h.replace("B2", "B1", qty=10)
+    last = h.last("B2")
+    assert (last.exec_type, last.ord_status, last.leaves_qty) == (ExecType.REPLACED, OrdStatus.FILLED, 0)
+    h.settle(5)
+    assert h.engine.orders.open_orders("CLIENT1") == 0
+    assert "P1" not in h.engine.runtime.algos
