@@ -13,12 +13,18 @@ from rich.console import Console
 from rich.table import Table
 
 from router.app import DEFAULT_CONFIG, load_settings
+from router.domain.enums import HedgeMode, LimitType
+from router.hedge import UNSUPPORTED_MODES
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 _SIDES = {"buy": "1", "sell": "2"}
-_ALGO_TAGS = {"sweep": [(5094, "1"), (5096, "0"), (5100, "0"), (5102, "0")]}
-_LIMIT_TYPES = {"market": "0", "arrival": "1", "prc": "2"}
+_ALGO_TAGS = {"sweep": [(5094, "1"), (5096, "0"), (5100, "0"), (5102, "0")],
+              "volatility": [(5094, "1"), (5100, "0"), (5102, "0")]}
+# SROrderLimitType (5098) by name (README, "Volatility"); "arrival" is MarketArrival.
+_LIMIT_TYPES = {"arrival" if t is LimitType.MARKET_ARRIVAL else t.name.lower(): str(t.value) for t in LimitType}
+_POST_TYPES = {"with": "1", "turn": "2", "improve": "3", "limit": "4"}
+_HEDGE_MODES = {m.name.lower(): m.value for m in HedgeMode if m not in UNSUPPORTED_MODES}
 
 
 @click.group(help="Options algo order router with a FIX interface (SpiderRock Connect style).")
@@ -75,6 +81,12 @@ def instruments(config_path: Path) -> None:
 @click.option("--limit", type=float, help="Limit price; omit for a market order.")
 @click.option("--algo", type=click.Choice(sorted(_ALGO_TAGS)), default="sweep", show_default=True)
 @click.option("--limit-type", type=click.Choice(sorted(_LIMIT_TYPES)), help="SROrderLimitType (5098).")
+@click.option("--post", type=click.Choice(sorted(_POST_TYPES)), help="SRBalanceHandling (5096) for the volatility "
+              "algo (default: limit).")
+@click.option("--ref-delta", type=float, help="SROrderRefDelta (5110) for tied limit types.")
+@click.option("--vol-limit", type=float, help="SROrderVolLimit (5116) for Vol limit types.")
+@click.option("--auto-hedge", type=click.Choice(sorted(_HEDGE_MODES)), help="SRAutoHedge (5152); needs --hedge-id.")
+@click.option("--hedge-id", help="SRAltAutoHedgeId (5010): the ClOrdID of the hedge's reports.")
 @click.option("--tif", type=click.Choice(["day", "ioc", "gtc"]), default="day", show_default=True)
 @click.option("--exchanges", help="Comma-separated venues (SRExchanges 5082).")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -83,24 +95,35 @@ def instruments(config_path: Path) -> None:
 @click.option("--target", default="ROUTER", show_default=True, help="The router's CompID.")
 @click.option("--password", help="Logon Password (554) if the account needs one.")
 @click.option("--wait", type=float, default=5.0, show_default=True, help="Seconds to wait for the order to end.")
-def client(side, qty, symbol, limit, algo, limit_type, tif, exchanges, host, port, sender, target, password, wait):
+def client(side, qty, symbol, limit, algo, limit_type, post, ref_delta, vol_limit, auto_hedge, hedge_id, tif,
+           exchanges, host, port, sender, target, password, wait):
     from router.fix.client import FixClient, is_final_report, new_order_fields
 
     extra = list(_ALGO_TAGS[algo])
+    if algo == "volatility":
+        extra.append((5096, _POST_TYPES[post or "limit"]))
     if limit_type:
         extra.append((5098, _LIMIT_TYPES[limit_type]))
+    for tag, value in ((5110, ref_delta), (5116, vol_limit), (5010, hedge_id)):
+        if value is not None:
+            extra.append((tag, str(value)))
+    if auto_hedge:
+        extra.append((5152, _HEDGE_MODES[auto_hedge]))
     if exchanges:
         extra.append((5082, exchanges))
     tif_code = {"day": "0", "ioc": "3", "gtc": "1"}[tif]
     cl_ord_id = f"CLI-{time.time_ns()}"          # unique per run: ClOrdIDs are never reused
     with FixClient(host, port, sender, target, password=password) as session:
         session.send("D", new_order_fields(cl_ord_id, _SIDES[side], qty, symbol, limit, tif=tif_code, extra=extra))
-        messages = session.until(is_final_report, timeout=wait)
-    table = Table("MsgType", "ExecType", "OrdStatus", "LastQty", "LastPx", "LastMkt", "CumQty", "LeavesQty", "AvgPx",
-                  "Text")
+        # the order's own final report: a hedge's closing report (under --hedge-id) comes before it
+        messages = session.until(lambda m: is_final_report(m) and m.get(11) != (hedge_id or "").encode(),
+                                 timeout=wait)
+    table = Table("MsgType", "ClOrdID", "Symbol", "Side", "ExecType", "OrdStatus", "LastQty", "LastPx", "LastMkt",
+                  "CumQty", "LeavesQty", "AvgPx", "Text")
     for message in messages:
         get = lambda tag, message=message: (message.get(tag) or b"").decode()
-        table.add_row(get(35), get(150), get(39), get(32), get(31), get(30), get(14), get(151), get(6), get(58))
+        table.add_row(get(35), get(11), get(55), get(54), get(150), get(39), get(32), get(31), get(30), get(14),
+                      get(151), get(6), get(58))
     console.print(table)
 
 

@@ -88,6 +88,22 @@ def test_cli_instruments_and_client(tmp_path):
         router.stop()
 
 
+def test_cli_client_sends_a_tied_auto_hedged_order(tmp_path):
+    router = LiveRouter(tmp_path, background=False).start()
+    try:
+        router.quote("XNAS", "AAPL", asks=[(200.01, 5000)], bids=[(199.99, 5000)])
+        router.quote("XCBO", CALL, asks=[(5.00, 10)])
+        result = CliRunner().invoke(main, [
+            "client", "buy", "5", CALL, "--limit", "5.20", "--algo", "volatility", "--limit-type", "prc_de",
+            "--ref-delta", "0.5", "--auto-hedge", "fast_crx", "--hedge-id", "CLI-H", "--port", str(router.port),
+            "--wait", "5"], terminal_width=250)
+        assert result.exit_code == 0, result.output
+        assert "CLI-H" in result.output and "AAPL" in result.output       # the hedge's reports, under 5010
+        assert "filled;" in result.output and "auto-hedge" in result.output   # it waited for the closing report
+    finally:
+        router.stop()
+
+
 def test_demo_runs_end_to_end(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--state-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
