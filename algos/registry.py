@@ -33,8 +33,8 @@ _NO_POST = (None, BalanceHandling.NO_POST)
 
 ALGOS: dict[str, type[Algo]] = {"sweep": SweepAlgo, "volatility": VolatilityAlgo}
 
-# Tags every algo gives an effect: selection, venues, sizes, time in force, the static limit.
-COMMON_TAGS = frozenset({5044, 5080, 5082, 5084, 5086, 5088, 5094, 5096, 5098, 5100, 5102, 5106, 5126})
+# Tags every algo gives an effect: selection, venues, time in force, the static limit.
+COMMON_TAGS = frozenset({5082, 5084, 5086, 5088, 5094, 5096, 5098, 5100, 5102, 5106, 5126})
 # Read by the auto-hedger, whatever the algo: the mode, the hedge ClOrdID, the short-sale flag,
 # and the pricing inputs of the delta it hedges.
 HEDGE_TAGS = frozenset({5152, 5010, 5172, 5108, 5110, 5112, 5114, 5118, 5120, 5122, 5124})

@@ -23,6 +23,7 @@ from .limits import sweep_limit
 
 class SweepAlgo(Algo):
     name = "sweep"
+    reads_tags = frozenset({5044, 5080})       # ActiveOrderSize per wave, MaxChildOrders over its life
 
     def __init__(self, ctx, settings: SweepSettings | None = None) -> None:
         super().__init__(ctx, settings or SweepSettings())

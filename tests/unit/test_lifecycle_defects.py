@@ -251,3 +251,11 @@ def test_a_mass_canceled_order_keeps_its_own_cl_ord_id_and_a_late_cancel_is_too_
     h.cancel("C2", "M2")
     reject = h.out[-1]
     assert isinstance(reject, CancelRejectReport) and reject.reason == int(CxlRejReason.TOO_LATE_TO_CANCEL)
+
+
+def test_sizes_the_volatility_algo_does_not_apply_are_rejected_by_name():
+    h = Harness()
+    h.new("V1", Side.BUY, 10, 4.00, limit_type=LimitType.PRC_DE, balance_handling=BalanceHandling.POST_LIMIT,
+          active_size=5)
+    report = h.reports("V1")[-1]
+    assert report.ord_status is OrdStatus.REJECTED and "5044" in report.text and "volatility" in report.text
