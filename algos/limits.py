@@ -355,6 +355,12 @@ def post_prices(post_type: np.ndarray | int, is_buy: np.ndarray, limit: np.ndarr
     return np.where(rests, target, np.nan)
 
 
+def tick_moves(tick_rule: TickRule, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``abs(tick_rule.ticks_between(low, high))`` for arrays (NaN where either is NaN): the
+    rungs of the tick ladder, as ``TickRule`` counts them one price at a time."""
+    return np.abs(tick_rule._rungs(high) - tick_rule._rungs(low))
+
+
 def is_marketable(is_buy: np.ndarray, limit: np.ndarray, bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
     """True where the limit is at or through the far side (False without a far side or a limit)."""
     is_buy = np.asarray(is_buy, dtype=bool)

@@ -14,49 +14,35 @@ picks, and moves it as the underlier and the option's NBBO move:
 - outside srMinUBid 5074 / srMaxUAsk 5076 the order holds, or is canceled with
   srCxlUPrcRange 5072=Y.
 
-What is fixed at arrival (the underlier reference 5108 and the model greeks standing in for
-5110/5112/5114, the NBBO, the pricing inputs) lives in ``Reference`` and in the saved state, so a
-restart keeps the same reference.
+What is fixed at arrival (5108, the greeks for 5110-5114, the NBBO, the pricing inputs) is a
+``Reference`` in the saved state, so a restart keeps it (``volatility_inputs.py``).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Sequence
+from dataclasses import asdict
+from typing import ClassVar, Sequence
 
 import numpy as np
 
 from router.config import SweepSettings, VolatilitySettings
-from router.domain.enums import BalanceHandling, ChildRole, LimitType, OrderHandling, OrdType, Side
+from router.domain.enums import BalanceHandling, ChildRole, LimitType, OrderHandling, OrdStatus, OrdType
 from router.domain.orders import ChildOrder, ChildStatus
 from router.market.books import InstrumentBook
-from router.market.dividends import apply_overrides
-from router.market.securities import years_between
 
 from .base import Algo, ParentChange
-from .limits import (PRICE_DELTA_TYPES, VOL_LIMIT_TYPES, LimitInputs, is_marketable, post_prices, primary_limits,
-                     static_price)
+from .limits import (PRICE_DELTA_TYPES, VOL_LIMIT_TYPES, is_marketable, post_prices, primary_limits,
+                     static_price, tick_moves)
+from .volatility_inputs import (RULE, Columns, MarketView, Reference, best_of_others, nan_if_none, outside_reason,
+                                record_reference)
 
-NANOS_PER_YEAR = 365.25 * 86_400 * 1e9
 _NANOS_PER_S = 1_000_000_000
 _EPS = 1e-9
-# The Market LimitType reaches as far through the far side as the sweep's default does.
-_MARKET_THROUGH_TICKS = SweepSettings().market_through_ticks
+_MARKET_THROUGH_TICKS = SweepSettings().market_through_ticks    # LimitType Market: as the sweep reaches
 UNDERLIER_TYPES = PRICE_DELTA_TYPES + VOL_LIMIT_TYPES      # their limit needs an underlier price
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """What the order's limit is measured from, fixed at arrival (None: there was none)."""
-    arrival_ns: int
-    underlier: float | None    # 5108, else the underlier mid at arrival
-    delta: float               # 5110, else the model's at the reference
-    gamma: float               # 5112, else the model's
-    theta: float               # 5114 (per year), else the model's
-    arrival_bid: float | None  # the option's NBBO at arrival
-    arrival_ask: float | None
-    rate: float                # the order's pricing inputs (5118-5124 over the market's)
-    div_yield: float
-    dividend_pv: float
+_WORK = ChildRole.WORK
+_PENDING_CANCEL = ChildStatus.PENDING_CANCEL
+_PARENT_DONE = tuple(status for status in OrdStatus if status.is_done)   # the property costs a lookup per call
+_CACHED_BATCHES = 16        # underliers whose columns the class keeps between batches
 
 
 class VolatilityAlgo(Algo):
@@ -64,9 +50,16 @@ class VolatilityAlgo(Algo):
     tied_to_underlier = True
     reads_tags = frozenset({5072, 5074, 5076, 5078, 5094, 5096, 5098, 5106, 5108, 5110, 5112, 5114, 5116,
                             5118, 5120, 5122, 5124, 5126})
+    # batch key (the underlier) -> (the rows of the last batch, its groups by tick rule with their columns)
+    _column_cache: ClassVar[dict[object, tuple[list[tuple], list]]] = {}
 
     def __init__(self, ctx, settings: VolatilitySettings | None = None) -> None:
         super().__init__(ctx, settings or VolatilitySettings())
+        self._parent = ctx.parent
+        self._row_key: tuple | None = None           # what the static row was computed from
+        self._row: tuple | None = None
+        self._saved_reference: tuple[Reference, dict] | None = None
+        self._limits_of: tuple | None = None         # (settings, budget, window_ns, min_rest_ns)
         self._reference: Reference | None = None
         self._held = False
         self._changed_ns: dict[str, int] = {}        # child id -> when we last posted or amended it
@@ -91,7 +84,7 @@ class VolatilityAlgo(Algo):
 
     @classmethod
     def on_underlier_batch(cls, algos: Sequence["VolatilityAlgo"], underlier: str) -> None:
-        cls._reprice(algos, allow_take=True)
+        cls._reprice(algos, allow_take=True, batch_key=underlier)
 
     def on_timer(self, name: str) -> None:
         if name == "reprice":
@@ -117,9 +110,18 @@ class VolatilityAlgo(Algo):
     # ------------------------------------------------------------------ state
 
     def save_state(self) -> dict:
-        return {"reference": None if self._reference is None else asdict(self._reference),
+        reference = self._reference
+        if reference is not None:
+            # A Reference is frozen: it is converted once, and every save shares that dict (a
+            # saved state is only read: serialised by the store, handed back to load_state).
+            saved = self._saved_reference
+            if saved is None or saved[0] is not reference:
+                saved = self._saved_reference = (reference, asdict(reference))
+            reference = saved[1]
+        replaced = self._replaced_ns
+        return {"reference": reference,
                 "held": self._held, "changed_ns": dict(self._changed_ns),
-                "replaced_ns": {k: list(v) for k, v in self._replaced_ns.items()},
+                "replaced_ns": dict(zip(replaced, map(list, replaced.values()))),
                 "taking": sorted(self._taking), "take_once_pulled": self._take_once_pulled}
 
     def load_state(self, state: dict) -> None:
@@ -132,10 +134,18 @@ class VolatilityAlgo(Algo):
         self._take_once_pulled = bool(state.get("take_once_pulled", False))
 
     # ------------------------------------------------------------------ repricing
+    #
+    # One call prices a whole batch. What an order's limit is computed from is split in two:
+    # its static inputs (the parent's terms, the reference fixed at arrival, the instrument),
+    # one row per order kept on the algo and, as numpy columns, between batches on the class
+    # (``_Columns``, keyed by the underlier; rebuilt only when the batch's rows change), and
+    # what moves (its resting child, its option's book, the time), gathered fresh every batch.
+    # Only the orders with something to do reach Python: those whose target moved by a tick
+    # (the common case, amended directly) and those in any other state (``_act``, unchanged).
 
     @classmethod
-    def _reprice(cls, algos: Sequence["VolatilityAlgo"], allow_take: bool) -> None:
-        live = [a for a in algos if a.ctx.parent.is_working and a.ctx.parent.pending is None]
+    def _reprice(cls, algos: Sequence["VolatilityAlgo"], allow_take: bool, batch_key: object = None) -> None:
+        live = [a for a in algos if (p := a._parent).status not in _PARENT_DONE and p.pending is None]
         for algo in live:
             if algo._reference is None:
                 algo._reference = algo._record_reference()
@@ -144,30 +154,115 @@ class VolatilityAlgo(Algo):
             return
         quote = ready[0].ctx.underlier_quote()
         mid = np.nan if quote.mid is None else quote.mid
-        by_rule: dict[object, list[VolatilityAlgo]] = {}
-        for algo in ready:
-            by_rule.setdefault(algo.ctx.instrument().tick_rule, []).append(algo)
-        for rule, group in by_rule.items():
-            cls._reprice_group(group, rule, mid, quote.bid, quote.ask, allow_take)
+        rows = [a._static_row() for a in ready]
+        for members, columns, rule in cls._groups(ready, rows, batch_key):
+            cls._reprice_group(members, columns, rule, mid, quote.bid, quote.ask, allow_take)
 
     @classmethod
-    def _reprice_group(cls, algos: list["VolatilityAlgo"], rule, mid: float, ubid: float | None,
-                       uask: float | None, allow_take: bool) -> None:
+    def _groups(cls, algos: list["VolatilityAlgo"], rows: list[tuple], batch_key: object
+                ) -> list[tuple[list["VolatilityAlgo"], "Columns", object]]:
+        """The orders grouped by tick rule (in order of first appearance), each group with the
+        columns of its static inputs; from the class's cache when the rows are those of last time."""
+        cache = cls._column_cache
+        cached = cache.get(batch_key) if batch_key is not None else None
+        if cached is not None and cached[0] == rows:
+            groups = cached[1]
+        else:
+            by_rule: dict[object, list[int]] = {}
+            for i, row in enumerate(rows):
+                by_rule.setdefault(row[RULE], []).append(i)
+            groups = [(rule, None if len(index) == len(rows) else index, Columns([rows[i] for i in index]))
+                      for rule, index in by_rule.items()]
+            if batch_key is not None:
+                if len(cache) >= _CACHED_BATCHES:
+                    cache.clear()
+                cache[batch_key] = (rows, groups)
+        return [(algos if index is None else [algos[i] for i in index], columns, rule)
+                for rule, index, columns in groups]
+
+    @classmethod
+    def _reprice_group(cls, algos: list["VolatilityAlgo"], columns: "Columns", rule, mid: float,
+                       ubid: float | None, uask: float | None, allow_take: bool) -> None:
         now = algos[0].ctx.now_ns()
-        views = [a._market_view() for a in algos]
-        inputs = LimitInputs.of(**_columns([a._limit_row(now, v) for a, v in zip(algos, views)]))
+        c = columns.arrays
+        is_buy = c["is_buy"]
+        # ---- what moves, per order: its resting child (the view), its balance, its option's book
+        views, resting, child_price, child_open, balance, simple, book_of = [], [], [], [], [], [], []
+        add_view, add_resting, add_price, add_open = views.append, resting.append, child_price.append, child_open.append
+        add_balance, add_simple, add_book = balance.append, simple.append, book_of.append
+        books: dict[InstrumentBook, int] = {}
+        nan = np.nan
+        for algo in algos:
+            ctx = algo.ctx
+            working = ctx.open_children(_WORK)
+            taking = algo._taking
+            child = None
+            for candidate in working:
+                if (candidate.status is not _PENDING_CANCEL and not candidate.cancel_queued
+                        and candidate.child_id not in taking):
+                    child = candidate
+                    break
+            add_view(child)
+            if child is None:
+                add_resting(nan)
+                add_price(nan)
+                add_open(0)
+            else:
+                add_resting(child.target_price)
+                add_price(child.price)
+                add_open(child.target_qty - child.cum_qty)
+            parent = algo._parent            # live, so its leaves_qty is:
+            add_balance(max(parent.qty - parent.cum_qty, 0))
+            # one child resting and nothing else going on: the plain amend below applies
+            add_simple(child is not None and len(working) == 1 and not taking and not algo._held
+                       and not algo._take_once_pulled)
+            book = ctx.book()
+            index = books.get(book)
+            if index is None:
+                index = books[book] = len(books)
+            add_book(index)
+        book_list = list(books)
+        resting = np.array(resting, dtype=float)
+        child_price = np.array(child_price, dtype=float)
+        balance = np.array(balance, dtype=np.int64)
+        book_of = np.array(book_of, dtype=np.intp)
+        # ---- the option's NBBO, our own child left out of our side (``best_of_others``)
+        nbbos = [book.nbbo() for book in book_list]
+        nbbo_bid = np.array([nan_if_none(q.bid) for q in nbbos])[book_of]
+        nbbo_ask = np.array([nan_if_none(q.ask) for q in nbbos])[book_of]
+        same = np.where(is_buy, nbbo_bid, nbbo_ask)
+        with np.errstate(invalid="ignore"):
+            at_best = np.abs(child_price - same) <= _EPS         # only there may our own child be the best
+        for i in np.flatnonzero(at_best):
+            algo = algos[i]
+            same[i] = nan_if_none(best_of_others(book_list[book_of[i]], algo._parent.side, views[i]))
+        bid = np.where(is_buy, same, nbbo_bid)
+        ask = np.where(is_buy, nbbo_ask, same)
+        # ---- limits and targets
+        inputs = columns.inputs(now, bid, ask)
         limits = primary_limits(inputs, mid, underlier_bid=ubid, underlier_ask=uask, tick_rule=rule,
                                 through_ticks=_MARKET_THROUGH_TICKS)
-        resting = np.array([np.nan if v.child is None else v.child.target_price for v in views])
-        far = np.where(inputs.is_buy, inputs.ask, inputs.bid)
-        same_best = np.where(inputs.is_buy, inputs.bid, inputs.ask)
-        posts = post_prices([a._post_type for a in algos], inputs.is_buy, limits, same_best, far, resting, rule)
-        marketable = is_marketable(inputs.is_buy, limits, inputs.bid, inputs.ask)
-        outside = _outside_range(algos, ubid, uask)
-        for i, algo in enumerate(algos):
-            algo._act(float(limits[i]), float(posts[i]), bool(marketable[i]), outside[i], views[i], rule, allow_take)
+        far = np.where(is_buy, ask, bid)
+        posts = post_prices(c["post_type"], is_buy, limits, same, far, resting, rule)     # same: our side's best
+        marketable = is_marketable(is_buy, limits, bid, ask)
+        outside = columns.outside(ubid, uask)
+        # ---- who has something to do
+        with np.errstate(invalid="ignore"):
+            plain = (np.array(simple, dtype=bool) & ~outside & (balance > 0) & ~np.isnan(limits) & ~np.isnan(posts)
+                     & ~(marketable & allow_take & c["active_taker"]))
+            moves_price = tick_moves(rule, resting, posts) >= 1 - 1e-6
+        moves_qty = balance != np.array(child_open, dtype=np.int64)
+        for i in np.flatnonzero(~plain | moves_price | moves_qty):
+            algo, child = algos[i], views[i]
+            if plain[i]:
+                algo._amend_moving(child, child.cum_qty + int(balance[i]), float(posts[i]), bool(moves_price[i]),
+                                   bool(moves_qty[i]))
+            else:
+                reason = outside_reason(algo, ubid, uask) if outside[i] else None
+                algo._act(float(limits[i]), float(posts[i]), bool(marketable[i]), reason,
+                          MarketView(child, float(bid[i]), float(ask[i])), rule, allow_take)
 
-    def _act(self, limit: float, post: float, marketable: bool, outside: str | None, view: "_MarketView",
+    def _act(self, limit: float, post: float, marketable: bool, outside: str | None, view: "MarketView",
              rule, allow_take: bool) -> None:
         ctx, parent = self.ctx, self.ctx.parent
         if outside is not None:
@@ -193,7 +288,7 @@ class VolatilityAlgo(Algo):
                 self._pull(working)
             else:
                 self._take_once_pulled = False
-                self._taking.update(c.child_id for c in ctx.take(balance, limit))
+                self._taking.update(c.child_id for c in ctx.take(balance, limit, venues=ctx.parent.algo.exchanges))
             return
         if self._take_once_pulled and working:
             return               # waiting for the pulled children before taking
@@ -219,27 +314,41 @@ class VolatilityAlgo(Algo):
         moves_qty = qty != child.target_qty
         if not (moves_price or moves_qty):
             return
-        now = self.ctx.now_ns()
-        allowed_ns = self._next_change_ns(child.child_id, now)
+        self._amend_moving(child, qty, price, moves_price, moves_qty)
+
+    def _amend_moving(self, child: ChildOrder, qty: int, price: float, moves_price: bool, moves_qty: bool) -> None:
+        """``_amend`` once the target is known to have moved (by a tick, or in size)."""
+        ctx = self.ctx
+        now = ctx.now_ns()
+        child_id = child.child_id
+        allowed_ns = self._next_change_ns(child_id, now)
         if allowed_ns > now:
-            self.ctx.set_timer("reprice", allowed_ns)
+            ctx.set_timer("reprice", allowed_ns)
             return
-        self.ctx.replace(child, qty=qty if moves_qty else None, price=price if moves_price else None)
-        self._changed_ns[child.child_id] = now
-        self._replaced_ns.setdefault(child.child_id, []).append(now)
+        ctx.replace(child, qty if moves_qty else None, price if moves_price else None)
+        self._changed_ns[child_id] = now
+        self._replaced_ns.setdefault(child_id, []).append(now)
 
     def _next_change_ns(self, child_id: str, now: int) -> int:
         """The earliest time the child may be amended: ``min_rest_ms`` after its last change, and
         within ``max_replaces_per_s`` counted over a sliding window."""
-        per_s = self.settings.max_replaces_per_s
-        budget = max(1, int(per_s))
-        window_ns = int(max(1.0, budget / per_s) * _NANOS_PER_S)
-        recent = [t for t in self._replaced_ns.get(child_id, []) if t > now - window_ns]
+        limits = self._limits_of
+        if limits is None or limits[0] is not self.settings:
+            per_s = self.settings.max_replaces_per_s
+            budget = max(1, int(per_s))
+            limits = self._limits_of = (self.settings, budget, int(max(1.0, budget / per_s) * _NANOS_PER_S),
+                                        int(self.settings.min_rest_ms * 1_000_000))
+        _, budget, window_ns, min_rest_ns = limits
+        recent = self._replaced_ns.get(child_id)
+        if not recent:
+            recent = []
+        elif min(recent) <= now - window_ns:                  # keep the ones inside the window
+            recent = list(filter((now - window_ns).__lt__, recent))
         self._replaced_ns[child_id] = recent
         earliest = now
         last = self._changed_ns.get(child_id)
         if last is not None:
-            earliest = max(earliest, last + int(self.settings.min_rest_ms * 1_000_000))
+            earliest = max(earliest, last + min_rest_ns)
         if len(recent) >= budget:
             earliest = max(earliest, recent[-budget] + window_ns)
         return earliest
@@ -263,110 +372,29 @@ class VolatilityAlgo(Algo):
         return int(BalanceHandling.POST_LIMIT if post_type is None else post_type)
 
     def _record_reference(self) -> Reference | None:
-        """The arrival values; None while there is no underlier price (or no model) to take them from."""
-        ctx, params = self.ctx, self.ctx.parent.algo
-        underlier = params.order_ref_uprc or ctx.underlier_quote().mid
-        if underlier is None and self._limit_type in UNDERLIER_TYPES:
-            return None
-        greeks = (0.0, 0.0, 0.0)
-        wanted = (params.order_ref_delta, params.order_ref_gamma, params.order_ref_theta)
-        if self._limit_type in PRICE_DELTA_TYPES and None in wanted:
-            model = ctx.greeks(underlier=underlier)
-            if model is None:
-                return None
-            greeks = (float(model.delta), float(model.gamma), float(model.theta))
-        delta, gamma, theta = (given if given is not None else default for given, default in zip(wanted, greeks))
-        nbbo = ctx.book().nbbo()
-        rate, div_yield, dividend_pv = self._pricing_inputs(underlier)
-        return Reference(ctx.now_ns(), underlier, delta, gamma, theta, nbbo.bid, nbbo.ask, rate, div_yield,
-                         dividend_pv)
+        return record_reference(self.ctx, self._limit_type in UNDERLIER_TYPES, self._limit_type in PRICE_DELTA_TYPES)
 
-    def _pricing_inputs(self, underlier: float | None) -> tuple[float, float, float]:
-        """Rate, yield and discrete-dividend PV: the market's, overridden by the order's tags."""
-        instrument, params = self.ctx.instrument(), self.ctx.parent.algo
-        market_rate = self.ctx.market_rate()
-        if underlier is None or instrument is None or instrument.expiry is None:
-            return float(params.rate_override or market_rate), float(params.sdiv_override or 0.0), 0.0
-        years = years_between(self.ctx.now_ns(), instrument.expiry)
-        inputs = apply_overrides(underlier, market_rate, 0.0, years=years, rate_override=params.rate_override,
-                                 sdiv_override=params.sdiv_override, ddiv_override=params.ddiv_override,
-                                 override_code=params.override_code)
-        return float(inputs.rate), float(inputs.div_yield), float(underlier - float(inputs.spot))
-
-    def _market_view(self) -> "_MarketView":
-        parent = self.ctx.parent
-        resting = [c for c in self.ctx.open_children(ChildRole.WORK)
-                   if c.child_id not in self._taking and c.status is not ChildStatus.PENDING_CANCEL
-                   and not c.cancel_queued]
-        child = resting[0] if resting else None
-        book = self.ctx.book()
-        nbbo = book.nbbo()
-        same = best_of_others(book, parent.side, child)
-        far = nbbo.ask if parent.side.is_buy else nbbo.bid
-        bid, ask = (same, far) if parent.side.is_buy else (far, same)
-        return _MarketView(child, _nan_if_none(bid), _nan_if_none(ask))
-
-    def _limit_row(self, now: int, view: "_MarketView") -> dict:
-        parent, ref = self.ctx.parent, self._reference
+    def _static_row(self) -> tuple:
+        """What the order's limit is computed from that only changes with its terms or its
+        reference (``STATIC_FIELDS``, then the tick rule and the expiry); kept until they change."""
+        parent, key = self._parent, self._row_key
+        if (key is not None and key[0] is parent.price and key[1] is parent.ord_type and key[2] is parent.algo
+                and key[3] is self._reference):
+            return self._row
+        ref = self._reference
         instrument = self.ctx.instrument()
         params = parent.algo
-        price = static_price(parent)
-        expiry = instrument.expiry if instrument is not None else None
-        return {
-            "limit_type": int(self._limit_type),
-            "is_buy": parent.side.is_buy,
-            "price": _nan_if_none(price),
-            "offset": params.order_prc_offset or 0.0,
-            "ref_underlier": _nan_if_none(ref.underlier), "delta": ref.delta, "gamma": ref.gamma, "theta": ref.theta,
-            "elapsed_years": max(now - ref.arrival_ns, 0) / NANOS_PER_YEAR,
-            "vol_limit": _nan_if_none(params.vol_limit or None),
-            "strike": _nan_if_none(instrument.strike if instrument is not None else None),
-            "years": years_between(now, expiry) if expiry is not None else 0.0,
-            "is_call": bool(instrument is not None and instrument.is_call),
-            "on_future": bool(instrument is not None and instrument.on_future),
-            "rate": ref.rate, "div_yield": ref.div_yield, "dividend_pv": ref.dividend_pv,
-            "bid": view.bid, "ask": view.ask, "arrival_bid": _nan_if_none(ref.arrival_bid),
-            "arrival_ask": _nan_if_none(ref.arrival_ask),
-            "min_price": _nan_if_none(params.min_option_px),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _MarketView:
-    child: ChildOrder | None    # the resting WORK child, if any
-    bid: float                  # the option's NBBO, our own child left out of our side
-    ask: float
-
-
-def best_of_others(book: InstrumentBook, side: Side, own: ChildOrder | None) -> float | None:
-    """The best price on ``side`` from everyone but ``own`` (a resting child); None when there
-    is none, or when ``own`` alone makes the best price (the book shows no venue list, so the
-    level behind it is unknown)."""
-    nbbo = book.nbbo()
-    best, qty = (nbbo.bid, nbbo.bid_qty) if side.is_buy else (nbbo.ask, nbbo.ask_qty)
-    if best is None or own is None or own.status is ChildStatus.PENDING_NEW or abs(own.price - best) > _EPS:
-        return best
-    return best if qty > own.leaves_qty else None
-
-
-def _outside_range(algos: Sequence[VolatilityAlgo], ubid: float | None, uask: float | None) -> list[str | None]:
-    """Why each order is outside its underlier range (5074/5076), None when inside."""
-    reasons: list[str | None] = []
-    for algo in algos:
-        params = algo.ctx.parent.algo
-        if params.min_ubid is not None and ubid is not None and ubid < params.min_ubid - _EPS:
-            reasons.append(f"underlier bid {ubid:g} below srMinUBid {params.min_ubid:g}")
-        elif params.max_uask is not None and uask is not None and uask > params.max_uask + _EPS:
-            reasons.append(f"underlier ask {uask:g} above srMaxUAsk {params.max_uask:g}")
-        else:
-            reasons.append(None)
-    return reasons
-
-
-def _columns(rows: list[dict]) -> dict:
-    return {key: [row[key] for row in rows] for key in rows[0]}
-
-
-def _nan_if_none(value: float | None) -> float:
-    return np.nan if value is None else float(value)
-
+        self._row = (
+            int(self._limit_type), parent.side.is_buy, nan_if_none(static_price(parent)),
+            params.order_prc_offset or 0.0,
+            nan_if_none(ref.underlier), ref.delta, ref.gamma, ref.theta,
+            nan_if_none(params.vol_limit or None),
+            nan_if_none(instrument.strike if instrument is not None else None),
+            bool(instrument is not None and instrument.is_call), bool(instrument is not None and instrument.on_future),
+            ref.rate, ref.div_yield, ref.dividend_pv,
+            nan_if_none(ref.arrival_bid), nan_if_none(ref.arrival_ask), nan_if_none(params.min_option_px),
+            ref.arrival_ns, self._post_type, params.order_handling is OrderHandling.ACTIVE_TAKER,
+            nan_if_none(params.min_ubid), nan_if_none(params.max_uask),
+            instrument.tick_rule, instrument.expiry if instrument is not None else None)
+        self._row_key = (parent.price, parent.ord_type, params, ref)
+        return self._row

@@ -5,8 +5,10 @@ commit, and only then releases its reports to clients and its commands to venues
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
+from dataclasses import fields
 from typing import Callable, Iterable, Protocol
 
 from router.clock import Clock
@@ -23,6 +25,31 @@ class Persistence(Protocol):
                      fills: Iterable[Fill], meta: dict[str, str] | None = None) -> None: ...
 
 
+def _text(payload: object) -> str:
+    return payload if isinstance(payload, str) else json.dumps(payload, default=str, separators=(",", ":"))
+
+
+def five_field_record(cls: type) -> Callable[..., object]:
+    """A constructor for a frozen slots dataclass of five fields (JournalEntry, ReplaceChild) that
+    sets its slots directly: the dataclass's own __init__ goes through object.__setattr__ once
+    per field, more than a microsecond per record, and a big batch makes one per replace."""
+    set_a, set_b, set_c, set_d, set_e = (getattr(cls, f.name).__set__ for f in fields(cls))
+    new = object.__new__
+
+    def make(a, b, c, d, e):
+        record = new(cls)
+        set_a(record, a)
+        set_b(record, b)
+        set_c(record, c)
+        set_d(record, d)
+        set_e(record, e)
+        return record
+    return make
+
+
+_entry = five_field_record(JournalEntry)
+
+
 class UnitOfWork:
     def __init__(self, clock: Clock, persistence: Persistence | None, send: Callable[[ClientReport], None],
                  to_venue: Callable[[VenueCommand], None], later: Callable[[int, Callable[[], None]], object]) -> None:
@@ -37,7 +64,7 @@ class UnitOfWork:
         self._reset()
 
     def _reset(self) -> None:
-        self.journal: list[JournalEntry] = []
+        self.journal: list[JournalEntry | tuple] = []      # a tuple: an entry deferred by journal_defer
         self.parents: dict[str, ParentOrder] = {}
         self.children: dict[str, ChildOrder] = {}
         self.fills: list[Fill] = []
@@ -48,8 +75,14 @@ class UnitOfWork:
 
     def journal_add(self, kind: str, session: str | None, payload: object) -> None:
         self.journal_seq += 1
-        text = payload if isinstance(payload, str) else json.dumps(payload, default=str, separators=(",", ":"))
-        self.journal.append(JournalEntry(self.journal_seq, self._clock.now_ns(), kind, session, text))
+        self.journal.append(JournalEntry(self.journal_seq, self._clock.now_ns(), kind, session, _text(payload)))
+
+    def journal_defer(self, kind: str, session: str | None, make_payload: Callable[..., object], args: tuple) -> None:
+        """``journal_add(kind, session, make_payload(*args))`` for the hot path: the entry takes its
+        sequence number and time now, and is built (payload and JSON) only when the batch is
+        stored, so a batch that is not stored (no persistence) never pays for it."""
+        self.journal_seq += 1
+        self.journal.append((self.journal_seq, self._clock.now_ns(), kind, session, make_payload, args))
 
     def touch(self, parent: ParentOrder) -> None:
         self.parents[parent.order_id] = parent
@@ -66,10 +99,26 @@ class UnitOfWork:
     # ---- release
 
     def flush(self) -> None:
+        # The collector waits until the batch is out. A batch that reprices thousands of orders
+        # allocates enough (commands, journal entries, saved states) to set off several full
+        # collections, each walking everything the batch has made so far, so their cost grew
+        # faster than the batch; paused, it runs once, after the commands are released.
+        collecting = gc.isenabled()
+        if collecting:
+            gc.disable()
+        try:
+            self._flush()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _flush(self) -> None:
         for hook in self.before_commit:
             hook()
         if self._persistence is not None and (self.journal or self.parents or self.children):
-            self._persistence.commit_batch(self.journal, list(self.parents.values()), list(self.children.values()),
+            journal = [e if type(e) is not tuple else _entry(e[0], e[1], e[2], e[3], _text(e[4](*e[5])))
+                       for e in self.journal]
+            self._persistence.commit_batch(journal, list(self.parents.values()), list(self.children.values()),
                                            self.fills, dict(self.meta))
         client_out, venue_out = self.client_out, self.venue_out
         self._reset()

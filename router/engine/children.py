@@ -16,27 +16,36 @@ than the configured timeout is reconciled with its venue, and its owner is told.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Protocol
 
 from router.clock import Clock
 from router.domain.enums import ChildRole, Side, TimeInForce
 from router.domain.events import (CancelChild, ChildAccepted, ChildCanceled, ChildCancelRejected, ChildFilled,
-                                  ChildRejected, ChildReplaced, ChildReplaceRejected, ReplaceChild, SubmitChild)
+                                  ChildRejected, ChildReplaced, ChildReplaceRejected, SubmitChild)
 from router.domain.instruments import Instrument
 from router.domain.orders import ChildOrder, ChildStatus, ParentOrder
 from router.market.books import MarketBooks
 from router.market.securities import SecurityMaster
-from router.risk import default_child_checks, first_failure
+from router.risk import default_child_checks
 from venues.sor import SmartOrderRouter, SweepRequest
 
 from .batch import UnitOfWork
+from .child_records import Amended as _Amended, replace_child as _replace_child
+from .child_records import replace_entry as _replace_entry, report_payload as _report_payload
 from .state import Orders
 from .timers import Timers
 
 log = logging.getLogger(__name__)
 _EPS = 1e-9
 _NEVER_RESTS = (TimeInForce.IOC, TimeInForce.FOK)
+_PENDING_REPLACE = ChildStatus.PENDING_REPLACE
+_PENDING_CANCEL = ChildStatus.PENDING_CANCEL
+# ChildStatus.is_done / is_pending and Side.is_buy as plain tuples and members: the properties
+# look their members up on the enum class at every call, which a batch pays per child.
+_DONE = tuple(status for status in ChildStatus if status.is_done)
+_PENDING = tuple(status for status in ChildStatus if status.is_pending)
+_BUY = Side.BUY
+_ROUNDED_MEMO = 4096         # prices remembered per tick rule and side (round_passive is pure)
 
 
 class ChildListener(Protocol):
@@ -70,6 +79,7 @@ class ChildOrderManager:
         self._pending_timeout_ns = pending_timeout_ns
         self._pending: set[str] = set()          # children with a request in flight
         self._timeout_timer = None
+        self._rounded: dict[int, tuple[object, dict, dict]] = {}   # id(tick rule) -> (rule, buys, sells)
         self.listener: ChildListener | None = None
 
     # ------------------------------------------------------------------ making children
@@ -83,15 +93,25 @@ class ChildOrderManager:
 
     def _blocked(self, parent: ParentOrder, child: ChildOrder, instrument: Instrument, open_qty: int) -> bool:
         own = self._securities.get(parent.symbol)           # the parent's instrument, not the child's
-        risk = first_failure(self._checks, parent, child, open_qty, own.underlying, own.multiplier)
-        if risk is None:
+        underlier, multiplier = own.underlying, own.multiplier
+        for check in self._checks:                          # first_failure, without its call per child
+            risk = check(parent, child, open_qty, underlier, multiplier)
+            if risk is not None:
+                break
+        else:
             return False
         self._work.journal_add("child_blocked", parent.session, {"child": child.child_id, "reason": risk.text})
         log.warning("risk blocked %s: %s", child.child_id, risk.text)
         return True
 
     def _open_qty(self, parent: ParentOrder, role: ChildRole) -> int:
-        return sum(c.target_qty - c.cum_qty for c in self._orders.open_children(parent.order_id, role))
+        """What the parent's open children of ``role`` are heading for, less what they filled."""
+        children, total = self._orders.children, 0
+        for child_id in self._orders.children_of.get(parent.order_id, ()):
+            c = children[child_id]
+            if c.status not in _DONE and (role is None or c.role is role):
+                total += c.target_qty - c.cum_qty
+        return total
 
     def _send_new(self, parent: ParentOrder, child: ChildOrder, delay_ns: int, short_sale: bool, mode: str) -> None:
         parent.child_seq += 1
@@ -148,39 +168,71 @@ class ChildOrderManager:
         return child
 
     def open_children(self, order_id: str, role: ChildRole | None) -> list[ChildOrder]:
-        return self._orders.open_children(order_id, role)
+        """``Orders.open_children``, with the status test spelled out (it runs per order per batch)."""
+        ids = self._orders.children_of.get(order_id)
+        if not ids:
+            return []
+        children = self._orders.children
+        if len(ids) == 1:                                   # the common case, without a comprehension
+            c = children[ids[0]]
+            return [c] if c.status not in _DONE and (role is None or c.role is role) else []
+        return [c for cid in ids if (c := children[cid]).status not in _DONE and (role is None or c.role is role)]
 
     # ------------------------------------------------------------------ amending
 
     def replace(self, parent: ParentOrder, instrument: Instrument, child: ChildOrder, qty: int | None,
                 price: float | None) -> None:
-        if not child.is_open or child.status is ChildStatus.PENDING_CANCEL or child.cancel_queued:
+        status = child.status
+        if status in _DONE or status is _PENDING_CANCEL or child.cancel_queued:
             return
-        new_qty = child.target_qty if qty is None else qty
-        new_price = child.target_price if price is None else instrument.tick_rule.round_passive(price, child.side.is_buy)
-        if new_qty <= child.cum_qty:
+        target_qty = child.target_qty
+        new_qty = target_qty if qty is None else qty
+        new_price = child.target_price if price is None else \
+            self._round_passive(instrument.tick_rule, price, child.side is _BUY)
+        cum_qty = child.cum_qty
+        if new_qty <= cum_qty:
             self.cancel(child)
             return
-        trial = ChildOrder(**{**asdict(child), "qty": new_qty - child.cum_qty, "price": new_price})
-        others = self._open_qty(parent, child.role) - (child.target_qty - child.cum_qty)
-        if self._blocked(parent, trial, instrument, others):
+        others = self._open_qty(parent, child.role) - (target_qty - cum_qty)
+        if self._blocked(parent, _Amended(child, new_qty - cum_qty, new_price), instrument, others):
             return
-        if child.in_flight:
+        if status in _PENDING:
             child.next_qty, child.next_price = new_qty, new_price
             self._work.touch_child(child)
             return
         self._send_replace(child, new_qty, new_price)
+
+    def _round_passive(self, rule, price: float, is_buy: bool) -> float:
+        """``rule.round_passive(price, is_buy)``, remembered: a batch amends many children to the
+        same few prices."""
+        memos = self._rounded.get(id(rule))
+        if memos is None or memos[0] is not rule:
+            memos = self._rounded[id(rule)] = (rule, {}, {})
+        memo = memos[1] if is_buy else memos[2]
+        rounded = memo.get(price)
+        if rounded is None:
+            if len(memo) >= _ROUNDED_MEMO:
+                memo.clear()
+            rounded = memo[price] = rule.round_passive(price, is_buy)
+        return rounded
 
     def _send_replace(self, child: ChildOrder, qty: int, price: float) -> None:
         child.next_qty = child.next_price = None
         if qty == child.qty and abs(price - child.price) < _EPS:
             return
         child.want_qty, child.want_price = qty, price
-        child.revision += 1
-        self._set_status(child, ChildStatus.PENDING_REPLACE)
-        self._work.journal_add("child_replace", None, {"child": child.child_id, "qty": qty, "price": price,
-                                                       "revision": child.revision})
-        self._work.command(ReplaceChild(child.child_id, child.venue, qty, price, child.revision))
+        revision = child.revision = child.revision + 1
+        child_id = child.child_id
+        # _set_status(child, PENDING_REPLACE), spelled out
+        child.status = _PENDING_REPLACE
+        child.status_since_ns = self._clock.now_ns()
+        self._pending.add(child_id)
+        if self._timeout_timer is None:
+            self._arm_timeout()
+        work = self._work
+        work.children[child_id] = child                     # touch_child
+        work.journal_defer("child_replace", None, _replace_entry, (child_id, qty, price, revision))
+        work.command(_replace_child(child_id, child.venue, qty, price, revision))
 
     def cancel(self, child: ChildOrder) -> None:
         if not child.is_open or child.status is ChildStatus.PENDING_CANCEL:
@@ -228,7 +280,7 @@ class ChildOrderManager:
     def _set_status(self, child: ChildOrder, status: ChildStatus) -> None:
         child.status = status
         child.status_since_ns = self._clock.now_ns()
-        if status.is_pending:
+        if status in _PENDING:
             self._pending.add(child.child_id)
             self._arm_timeout()
         else:
@@ -238,7 +290,7 @@ class ChildOrderManager:
     # ------------------------------------------------------------------ venue reports
 
     def on_report(self, report) -> None:
-        self._work.journal_add("venue_report", None, {"type": type(report).__name__, **asdict(report)})
+        self._work.journal_add("venue_report", None, _report_payload(report))
         child = self._orders.children.get(report.child_id)
         if child is None:
             log.warning("report for unknown child %s", report.child_id)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Callable
 
 from algos.base import Algo
-from router.domain.enums import ChildRole
+from router.domain.enums import ChildRole, OrdStatus
 from router.domain.orders import ChildOrder, Fill, ParentOrder
 from router.market.securities import SecurityMaster
 
@@ -24,6 +24,7 @@ from .state import Orders
 from .timers import Timers
 
 log = logging.getLogger(__name__)
+_PARENT_DONE = tuple(status for status in OrdStatus if status.is_done)   # OrdStatus.is_done, without the property
 
 
 class AlgoRuntime:
@@ -43,6 +44,11 @@ class AlgoRuntime:
         self._timer_handles: dict[tuple[str, str, str], object] = {}
         self._subscribers: dict[str, set[tuple[str, str]]] = defaultdict(set)   # symbol -> (order id, owner)
         self._subscriptions: dict[tuple[str, str], set[str]] = defaultdict(set)
+        # Each symbol's subscribers in delivery (sorted) order, as of the last delivery, and what
+        # joined or left since: a delivery sorts only the newcomers instead of every subscriber.
+        self._ordered: dict[str, list[tuple[str, str]]] = {}
+        self._joined: dict[str, set[tuple[str, str]]] = {}
+        self._left: dict[str, set[tuple[str, str]]] = {}
         self._dirty_symbols: set[str] = set()
         work.before_commit.append(self._deliver_market)
         work.before_commit.append(self._save_states)
@@ -75,11 +81,11 @@ class AlgoRuntime:
         for key in [k for k in self._timer_handles if k[0] == order_id and k[1] == owner]:
             self._timer_handles.pop(key).cancel()
         for symbol in self._subscriptions.pop((order_id, owner), ()):
-            self._subscribers[symbol].discard((order_id, owner))
+            self._leave(symbol, (order_id, owner))
 
     def _live_algo(self, order_id: str) -> Algo | None:
         parent = self._orders.parents.get(order_id)
-        if parent is None or parent.pending is not None or not parent.is_working:
+        if parent is None or parent.pending is not None or parent.status in _PARENT_DONE:
             return None
         self._work.touch(parent)
         return self.algos.get(order_id)
@@ -116,35 +122,87 @@ class AlgoRuntime:
             handle.cancel()
 
     def subscribe(self, order_id: str, owner: str, symbol: str) -> None:
-        self._subscribers[symbol].add((order_id, owner))
-        self._subscriptions[(order_id, owner)].add(symbol)
+        key = (order_id, owner)
+        subscribers = self._subscribers[symbol]
+        if key not in subscribers:
+            subscribers.add(key)
+            left = self._left.get(symbol)
+            if left and key in left:
+                left.discard(key)                 # still in the ordered list
+            else:
+                self._joined.setdefault(symbol, set()).add(key)
+        self._subscriptions[key].add(symbol)
 
     def unsubscribe(self, order_id: str, owner: str, symbol: str) -> None:
-        self._subscribers[symbol].discard((order_id, owner))
+        self._leave(symbol, (order_id, owner))
         self._subscriptions[(order_id, owner)].discard(symbol)
+
+    def _leave(self, symbol: str, key: tuple[str, str]) -> None:
+        subscribers = self._subscribers[symbol]
+        if key in subscribers:
+            subscribers.discard(key)
+            joined = self._joined.get(symbol)
+            if joined and key in joined:
+                joined.discard(key)               # never made the ordered list
+            else:
+                self._left.setdefault(symbol, set()).add(key)
+
+    def _in_order(self, symbol: str) -> list[tuple[str, str]]:
+        """``sorted(self._subscribers[symbol])``, kept between deliveries (a new list when it changes)."""
+        ordered = self._ordered.get(symbol, [])
+        left, joined = self._left.pop(symbol, None), self._joined.pop(symbol, None)
+        if left:
+            ordered = [key for key in ordered if key not in left]
+        if joined:
+            ordered = sorted(ordered + sorted(joined))      # two sorted runs: one merge
+        if left or joined:
+            self._ordered[symbol] = ordered
+        return ordered
 
     def market_changed(self, symbol: str) -> None:
         if self._subscribers.get(symbol):
             self._dirty_symbols.add(symbol)
 
     def _deliver_market(self) -> None:
+        parents, algos = self._orders.parents, self.algos
         while self._dirty_symbols:
             symbols, self._dirty_symbols = sorted(self._dirty_symbols), set()
             for symbol in symbols:
+                touched = self._work.parents
                 batches: dict[type, list[Algo]] = {}
-                for order_id, owner in sorted(self._subscribers.get(symbol, ())):
-                    target = self._owner(order_id, owner)
+                underlier_of: dict[str, bool] = {}       # parent symbol -> is ``symbol`` its underlier
+                for order_id, owner in self._in_order(symbol):
+                    if owner != ALGO:
+                        target = self._owner(order_id, owner)
+                        if target is not None:
+                            target.on_market(symbol)
+                        continue
+                    # _live_algo, spelled out: this loop runs once per subscriber
+                    parent = parents.get(order_id)
+                    if parent is None or parent.pending is not None or parent.status in _PARENT_DONE:
+                        continue
+                    touched[order_id] = parent
+                    target = algos.get(order_id)
                     if target is None:
                         continue
-                    if owner == ALGO and type(target).tied_to_underlier and self._is_underlier_of(symbol, order_id):
-                        batches.setdefault(type(target), []).append(target)
-                    else:
-                        target.on_market(symbol)
-                for algo_class, algos in batches.items():
-                    algo_class.on_underlier_batch(algos, symbol)
+                    algo_class = type(target)
+                    if algo_class.tied_to_underlier:
+                        tied = underlier_of.get(parent.symbol)
+                        if tied is None:
+                            tied = underlier_of[parent.symbol] = self._is_underlier_of(symbol, parent.symbol)
+                        if tied:
+                            batch = batches.get(algo_class)
+                            if batch is None:
+                                batches[algo_class] = [target]
+                            else:
+                                batch.append(target)
+                            continue
+                    target.on_market(symbol)
+                for algo_class, batch in batches.items():
+                    algo_class.on_underlier_batch(batch, symbol)
 
-    def _is_underlier_of(self, symbol: str, order_id: str) -> bool:
-        instrument = self._securities.get(self._orders.parents[order_id].symbol)
+    def _is_underlier_of(self, symbol: str, parent_symbol: str) -> bool:
+        instrument = self._securities.get(parent_symbol)
         return instrument is not None and instrument.underlying == symbol and instrument.symbol != symbol
 
     def _save_states(self) -> None:
