@@ -114,7 +114,11 @@ class UnitOfWork:
 
     def _flush(self) -> None:
         for hook in self.before_commit:
-            hook()
+            try:
+                hook()
+            except Exception:       # an algo's market callback failing must not stop the batch
+                log.exception("end-of-batch step %r failed", hook)
+                self.journal_add("engine_error", None, {"step": getattr(hook, "__name__", repr(hook))})
         if self._persistence is not None and (self.journal or self.parents or self.children):
             journal = [e if type(e) is not tuple else _entry(e[0], e[1], e[2], e[3], _text(e[4](*e[5])))
                        for e in self.journal]
@@ -131,4 +135,7 @@ class UnitOfWork:
             if delay_ns > 0:
                 self._later(delay_ns, lambda c=command: self._to_venue(c))
             else:
-                self._to_venue(command)
+                try:
+                    self._to_venue(command)
+                except Exception:
+                    log.exception("venue adapter failed on %r", command)

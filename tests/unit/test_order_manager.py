@@ -9,7 +9,7 @@ import pytest
 
 from algos import registry
 from algos.base import Algo
-from router.domain.enums import ChildRole, HedgeMode, OrdStatus, Side
+from router.domain.enums import ChildRole, ExecType, HedgeMode, OrdStatus, Side
 from router.domain.events import ReplaceChild
 from router.domain.orders import ChildStatus
 from router.server import restore_from_store
@@ -283,3 +283,22 @@ def test_algo_state_and_resting_children_survive_a_restart(tmp_path: Path):
     second.settle(0.01)
     assert second.engine.orders.children[child.child_id].status is ChildStatus.CANCELED
     store.close()
+
+
+class Failing(Scripted):
+    def on_market(self, symbol):
+        raise RuntimeError("algo bug")
+
+
+def test_an_algo_that_raises_in_a_market_callback_does_not_stop_the_engine(h, monkeypatch):
+    monkeypatch.setitem(registry.ALGOS, "sweep", Failing)
+    journal = []
+    original = h.engine.work.journal_add
+    h.engine.work.journal_add = lambda kind, session, payload: (journal.append(kind), original(kind, session, payload))
+    h.new("A1", Side.BUY, 10, 5.00)
+    do(h, lambda: Scripted.last.ctx.subscribe(CALL))
+    h.quote("XISX", CALL, bids=[(4.70, 5)])
+    assert "engine_error" in journal
+    monkeypatch.setitem(registry.ALGOS, "sweep", Scripted)
+    h.new("A2", Side.BUY, 5, 5.00)
+    assert h.reports("A2")[-1].exec_type is ExecType.NEW
