@@ -16,7 +16,7 @@ import numpy as np
 
 from router.domain.enums import BalanceHandling, LimitType, OrdType
 from router.domain.instruments import PENNY_PILOT, Instrument, TickRule
-from router.domain.orders import ParentOrder
+from router.domain.orders import ParentOrder, static_price as domain_static_price
 from router.market.books import Nbbo
 from router.market.pricing import Greeks, black76, bsm
 
@@ -27,16 +27,8 @@ _EPS = 1e-9
 # One order at a time (the sweep)
 
 def static_price(parent: ParentOrder) -> float | None:
-    """The client's price before its offset: Price 44 of a limit order, else SROrderPrcLimit 5106
-    (the precedence of ``ParentOrder.static_limit``, which the child risk check enforces)."""
-    if parent.ord_type is OrdType.LIMIT and parent.price is not None:
-        return parent.price
-    return parent.algo.order_prc_limit or None
-
-
-def client_limit(parent: ParentOrder) -> float | None:
-    """The static price limit the client gave, if any, with SROrderPrcOffset 5126 applied."""
-    return parent.static_limit
+    """The client's price before its offset (``router.domain.orders.static_price``)."""
+    return domain_static_price(parent.price, parent.ord_type, parent.algo)
 
 
 def _tightest(parent: ParentOrder, a: float | None, b: float | None) -> float | None:
@@ -68,7 +60,7 @@ def market_limit(parent: ParentOrder, instrument: Instrument, far: float, throug
 def sweep_limit(parent: ParentOrder, instrument: Instrument, nbbo: Nbbo, through_ticks: int) -> float | None:
     """Effective limit of a sweep right now; None when there is nothing to price against."""
     limit_type = parent.algo.limit_type
-    static = client_limit(parent)
+    static = parent.static_limit
     if limit_type is LimitType.MARKET_ARRIVAL:
         arrival = parent.arrival_ask if parent.side.is_buy else parent.arrival_bid
         return _tightest(parent, static, arrival)

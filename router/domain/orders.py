@@ -117,6 +117,23 @@ class PendingChange:
     kill: bool = False              # a mass cancel: auto-hedges are pulled too
 
 
+def static_price(price: float | None, ord_type: OrdType, params: AlgoParams) -> float | None:
+    """The client's fixed price before its offset: Price (44) on a limit order, else SROrderPrcLimit (5106)."""
+    if ord_type is OrdType.LIMIT and price is not None:
+        return price
+    return params.order_prc_limit or None
+
+
+def static_limit(price: float | None, ord_type: OrdType, params: AlgoParams, side: Side) -> float | None:
+    """The client's fixed price limit, if any, with SROrderPrcOffset (5126) applied (a buy may pay
+    the offset more, a sell accept it less)."""
+    base = static_price(price, ord_type, params)
+    if base is None:
+        return None
+    offset = params.order_prc_offset or 0.0
+    return base + offset if side.is_buy else base - offset
+
+
 def immediate_or_cancel(time_in_force: TimeInForce, params: AlgoParams) -> bool:
     """IOC by SRTimeInForce (5084) when given, else by TimeInForce (59)."""
     if params.sr_time_in_force is not None:
@@ -172,15 +189,7 @@ class ParentOrder:
 
     @property
     def static_limit(self) -> float | None:
-        """The client's fixed price limit, if any: Price (44) on a limit order, else
-        SROrderPrcLimit (5106), with SROrderPrcOffset (5126) applied (a buy may pay the offset more)."""
-        base = self.price if self.ord_type is OrdType.LIMIT else None
-        if base is None and self.algo.order_prc_limit:
-            base = self.algo.order_prc_limit
-        if base is None:
-            return None
-        offset = self.algo.order_prc_offset or 0.0
-        return base + offset if self.side.is_buy else base - offset
+        return static_limit(self.price, self.ord_type, self.algo, self.side)
 
     def next_exec_id(self) -> str:
         self.exec_seq += 1

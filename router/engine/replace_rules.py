@@ -5,7 +5,7 @@ from __future__ import annotations
 from router.config import AccountLimits
 from router.domain.commands import ReplaceOrder
 from router.domain.enums import ChildRole, OrdType, SRRejectCode, TimeInForce
-from router.domain.orders import ParentOrder
+from router.domain.orders import ParentOrder, static_limit
 from router.market.books import MarketBooks
 from router.market.securities import SecurityMaster
 from router.risk import ParentTerms, first_failure
@@ -34,8 +34,9 @@ def replace_problem(parent: ParentOrder, cmd: ReplaceOrder, securities: Security
         return "Limit order requires Price (44)", None
     if cmd.price is not None and not instrument.tick_rule.is_on_tick(cmd.price):
         return f"Price {cmd.price:g} is not a multiple of the tick", SRRejectCode.BAD_LIMIT
+    limit = static_limit(new_price, cmd.ord_type or parent.ord_type, parent.algo, parent.side)
     terms = ParentTerms(cmd.qty if cmd.qty is not None else parent.qty,
-                        notional_price(new_price, parent, instrument, books), instrument.multiplier)
+                        notional_price(limit, parent.side, instrument, books), instrument.multiplier)
     # The same account checks as a new order (not the open-order count: a replace opens nothing).
     risk = first_failure((max_order_qty, max_order_notional), terms, limits, 0)
     if risk is not None:
@@ -49,13 +50,8 @@ def new_terms(parent: ParentOrder) -> tuple[int, float | None]:
     pending = parent.pending
     qty = pending.new_qty if pending.new_qty is not None else parent.qty
     price = pending.new_price if pending.new_price is not None else parent.price
-    ord_type = pending.new_ord_type or parent.ord_type
-    base = price if ord_type is OrdType.LIMIT else (parent.algo.order_prc_limit or None)
-    limit = None
-    if base is not None and static_price_caps(parent):
-        offset = parent.algo.order_prc_offset or 0.0
-        limit = base + offset if parent.side.is_buy else base - offset
-    return qty - parent.cum_qty, limit
+    limit = static_limit(price, pending.new_ord_type or parent.ord_type, parent.algo, parent.side)
+    return qty - parent.cum_qty, limit if static_price_caps(parent) else None
 
 
 def _violators(orders: Orders, parent: ParentOrder):

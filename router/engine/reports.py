@@ -63,39 +63,37 @@ class Reports:
         the shares the hedge is for so far (it moves with the option fills, never below CumQty),
         CumQty and AvgPx the hedge's own; Partially Filled until the parent and its hedges are
         done, then Filled (the SpiderRock reference's rules for autohedge reports)."""
-        hedges = self._orders.children_with_role(parent.order_id, ChildRole.HEDGE)
-        filled = sum(c.cum_qty for c in hedges)
-        notional = sum(c.notional for c in hedges)
-        target = self.hedge_target(parent.order_id)
-        ordered = abs(target) if target is not None else sum(c.cum_qty if c.status.is_done else c.qty for c in hedges)
-        side = fill_child.side if fill_child is not None else (hedges[-1].side if hedges else Side.SELL)
-        working = 0 if final else sum(c.leaves_qty for c in hedges)
-        instrument_symbol = hedges[-1].symbol if hedges else parent.symbol
         self._work.touch(parent)
-        self._work.report(ExecReport(
-            session=parent.session, order_id=f"{parent.order_id}H", cl_ord_id=parent.algo.alt_auto_hedge_id or "",
-            exec_id=parent.next_exec_id(), exec_type=ExecType.DONE_FOR_DAY if final else ExecType.TRADE,
-            ord_status=OrdStatus.FILLED if final else OrdStatus.PARTIALLY_FILLED, symbol=instrument_symbol,
-            side=side, order_qty=max(ordered, filled), cum_qty=filled, leaves_qty=working,
-            avg_px=round(notional / filled, 8) if filled else 0.0, transact_ns=self._clock.now_ns(),
-            account=parent.account, last_qty=last_qty, last_px=last_px,
-            last_mkt=fill_child.venue if fill_child is not None else None, liquidity=liquidity, fee=fee,
-            role=ChildRole.HEDGE))
+        self._work.report(self._hedge_report(
+            parent, parent.next_exec_id(), ExecType.DONE_FOR_DAY if final else ExecType.TRADE,
+            OrdStatus.FILLED if final else OrdStatus.PARTIALLY_FILLED, final, fill_child, last_qty=last_qty,
+            last_px=last_px, last_mkt=fill_child.venue if fill_child is not None else None, liquidity=liquidity,
+            fee=fee))
 
     def hedge_status(self, parent: ParentOrder, exec_id: str) -> None:
         """The hedge's own line in an OrderStatusRequest answer (ExecType I, under 5010)."""
         hedges = self._orders.children_with_role(parent.order_id, ChildRole.HEDGE)
         filled = sum(c.cum_qty for c in hedges)
-        notional = sum(c.notional for c in hedges)
         done = parent.order_id not in self.hedging and not any(c.is_open for c in hedges)
-        self._work.report(ExecReport(
+        status = OrdStatus.FILLED if done and filled else OrdStatus.PARTIALLY_FILLED if filled else OrdStatus.NEW
+        self._work.report(self._hedge_report(parent, exec_id, ExecType.ORDER_STATUS, status, False, None))
+
+    def _hedge_report(self, parent: ParentOrder, exec_id: str, exec_type: ExecType, status: OrdStatus, final: bool,
+                      fill_child: ChildOrder | None, **fill) -> ExecReport:
+        hedges = self._orders.children_with_role(parent.order_id, ChildRole.HEDGE)
+        filled = sum(c.cum_qty for c in hedges)
+        notional = sum(c.notional for c in hedges)
+        target = self.hedge_target(parent.order_id)
+        ordered = abs(target) if target is not None else sum(c.cum_qty if c.status.is_done else c.qty for c in hedges)
+        latest = fill_child or (hedges[-1] if hedges else None)
+        return ExecReport(
             session=parent.session, order_id=f"{parent.order_id}H", cl_ord_id=parent.algo.alt_auto_hedge_id or "",
-            exec_id=exec_id, exec_type=ExecType.ORDER_STATUS,
-            ord_status=OrdStatus.FILLED if done and filled else OrdStatus.PARTIALLY_FILLED if filled else OrdStatus.NEW,
-            symbol=hedges[-1].symbol, side=hedges[-1].side,
-            order_qty=max(sum(c.cum_qty if c.status.is_done else c.qty for c in hedges), filled), cum_qty=filled,
-            leaves_qty=sum(c.leaves_qty for c in hedges), avg_px=round(notional / filled, 8) if filled else 0.0,
-            transact_ns=self._clock.now_ns(), account=parent.account, role=ChildRole.HEDGE))
+            exec_id=exec_id, exec_type=exec_type, ord_status=status,
+            symbol=latest.symbol if latest else parent.symbol, side=latest.side if latest else Side.SELL,
+            order_qty=max(ordered, filled), cum_qty=filled,
+            leaves_qty=0 if final else sum(c.leaves_qty for c in hedges),
+            avg_px=round(notional / filled, 8) if filled else 0.0, transact_ns=self._clock.now_ns(),
+            account=parent.account, role=ChildRole.HEDGE, **fill)
 
     def cancel_reject(self, session: str, parent: ParentOrder | None, cl_ord_id: str, orig_cl_ord_id: str | None,
                       reason: CxlRejReason, text: str, response_to: CxlRejResponseTo,

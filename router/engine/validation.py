@@ -12,8 +12,9 @@ from algos.registry import choose_algo, is_available, unread_tags
 from router.clock import NANOS_PER_SECOND, datetime_to_ns
 from router.config import Accounts, EngineConfig
 from router.domain.commands import ClientRequest, NewOrder
-from router.domain.enums import HedgeMode, OrdRejReason, SRRejectCode
+from router.domain.enums import HedgeMode, OrdRejReason, Side, SRRejectCode
 from router.domain.instruments import Instrument
+from router.domain.orders import static_limit
 from router.hedge import UNSUPPORTED_MODES
 from router.market.books import MarketBooks
 from router.market.securities import SecurityMaster
@@ -151,7 +152,8 @@ class Validator:
         return None
 
     def within_account_limits(self, d: Draft) -> Reject | None:
-        terms = ParentTerms(d.cmd.qty, notional_price(d.cmd.price, d.cmd, d.instrument, self.books),
+        limit = static_limit(d.cmd.price, d.cmd.ord_type, d.cmd.algo, d.cmd.side)
+        terms = ParentTerms(d.cmd.qty, notional_price(limit, d.cmd.side, d.instrument, self.books),
                             d.instrument.multiplier)
         risk = first_failure(self._parent_checks, terms, self.accounts.limits_for(d.account),
                              self.orders.open_orders(d.account))
@@ -160,17 +162,14 @@ class Validator:
         return Reject(risk.text, OrdRejReason(risk.ord_rej_reason), SRRejectCode(risk.sr_reject_code))
 
 
-def notional_price(price: float | None, cmd_or_parent, instrument: Instrument, books: MarketBooks) -> float | None:
-    """The price an order's notional is measured at: its static limit (44, or 5106, plus the
-    5126 offset), else the far side of the market it would trade at (a market or tied order)."""
-    params = cmd_or_parent.algo
-    base = price if price is not None else (params.order_prc_limit or None)
-    if base is not None:
-        offset = params.order_prc_offset or 0.0
-        return base + offset if cmd_or_parent.side.is_buy else base - offset
+def notional_price(static: float | None, side: Side, instrument: Instrument, books: MarketBooks) -> float | None:
+    """The price an order's notional is measured at: its static limit, else the far side of the
+    market it would trade at (a market or tied order), else the near side."""
+    if static is not None:
+        return static
     nbbo = books.nbbo(instrument.symbol)
-    far = nbbo.ask if cmd_or_parent.side.is_buy else nbbo.bid
-    return far if far is not None else (nbbo.bid if cmd_or_parent.side.is_buy else nbbo.ask)
+    far = nbbo.ask if side.is_buy else nbbo.bid
+    return far if far is not None else (nbbo.bid if side.is_buy else nbbo.ask)
 
 
 def stale_text(transact_time, now_ns: int, limit: float) -> str | None:
