@@ -144,6 +144,18 @@ class AutoHedger:
 
     # ---- events
 
+    def on_work_fill(self, fill: Fill) -> bool:
+        """An option fill of the parent: hedged at SROrderRefDelta (5110) when the order gives it,
+        else at the model's delta now. False when there is no delta to hedge it at."""
+        delta = self.ctx.parent.algo.order_ref_delta
+        if delta is None:
+            greeks = self.ctx.greeks()
+            if greeks is None:
+                return False
+            delta = float(greeks.delta)
+        self.on_option_fill(fill, delta)
+        return True
+
     def on_option_fill(self, fill: Fill, delta: float) -> None:
         if self.mode is HedgeMode.STATIC:
             if self._static_delta is None:

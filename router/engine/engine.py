@@ -213,21 +213,10 @@ class Engine:
     def child_filled(self, child: ChildOrder, report: ChildFilled) -> None:
         parent = self.orders.parents[child.parent_id]
         fill = self.accounting.apply(parent, child, report)
-        if child.role is ChildRole.WORK and parent.order_id in self.runtime.hedgers:
-            delta = self._hedge_delta(parent)
-            if delta is None:
-                self.work.journal_add("hedge_skipped", parent.session,
-                                      {"fill": report.exec_id, "reason": "no underlier price for the model delta"})
-            else:
-                self.runtime.option_filled(parent, fill, delta)
+        if child.role is ChildRole.WORK:
+            self.runtime.option_filled(parent, fill)
         self.runtime.child_filled(child, fill)
         self.lifecycle.settle(parent)
-
-    def _hedge_delta(self, parent) -> float | None:
-        if parent.algo.order_ref_delta is not None:
-            return parent.algo.order_ref_delta
-        greeks = self.model.greeks(self.securities.get(parent.symbol), self.clock.now_ns(), parent.algo)
-        return None if greeks is None else float(greeks.delta)
 
     def child_replaced(self, child: ChildOrder) -> None:
         self.runtime.child_replaced(child)

@@ -243,10 +243,11 @@ class AlgoRuntime:
         if (target := self._for_child(child)) is not None:
             target.on_child_done(child)
 
-    def option_filled(self, parent: ParentOrder, fill: Fill, delta: float) -> None:
+    def option_filled(self, parent: ParentOrder, fill: Fill) -> None:
         hedger = self._live_hedger(parent.order_id)
-        if hedger is not None:
-            hedger.on_option_fill(fill, delta)
+        if hedger is not None and not hedger.on_work_fill(fill):
+            self._work.journal_add("hedge_skipped", parent.session,
+                                   {"fill": fill.exec_id, "reason": "no underlier price for the model delta"})
 
     def book_reached(self, order_id: str) -> None:
         if (algo := self._live_algo(order_id)) is not None:

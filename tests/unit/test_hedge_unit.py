@@ -442,3 +442,21 @@ def test_static_delta_survives_a_restart():
     hedger = restart(ctx, hedger)
     hedger.on_option_fill(option_fill(100), 0.90)
     assert [c.qty for c, _ in ctx.takes] == [5500, 5500]
+
+
+def test_a_work_fill_is_hedged_at_the_reference_delta_else_at_the_model_delta():
+    ctx, hedger = make(HedgeMode.FAST_CRX)
+    ctx.greeks = lambda symbol=None, *, underlier=None: None
+    assert hedger.on_work_fill(option_fill(10)) is False and ctx.takes == []    # no model, no delta: nothing sent
+
+    class Greeks:
+        delta = 0.40
+    ctx.greeks = lambda symbol=None, *, underlier=None: Greeks()
+    assert hedger.on_work_fill(option_fill(10)) is True
+    assert ctx.takes[-1][0].qty == 400
+
+    ctx2, hedger2 = make(HedgeMode.FAST_CRX)
+    ctx2.parent.algo = ctx2.parent.algo.model_copy(update={"order_ref_delta": 0.55})
+    ctx2.greeks = lambda symbol=None, *, underlier=None: Greeks()
+    hedger2.on_work_fill(option_fill(10))
+    assert ctx2.takes[-1][0].qty == 550
