@@ -1,8 +1,12 @@
 """Group-commit throughput of Store.commit_batch on sqlite (WAL, synchronous=NORMAL).
 
-Each event of a batch writes one journal row, upserts its parent and a child and inserts a
-fill, as a fill report would. The peer is the same work done the ORM way (Session.merge,
-one SELECT per row), which is what commit_batch avoids.
+Each event of a batch writes one journal row and changes its parent, a child and a fill, as a
+fill report would. Three ways:
+- journal: the router's setting, the commit is one journal append (the batch's state rides on
+  it) and the projection tables are written behind, by the projection thread every 200 ms;
+- inline: the same, with the projection written right after each commit on the same thread
+  (what tests and replays use; close to the store before the journal came first);
+- orm_merge (peer): the same rows the ORM way (Session.merge, one SELECT per row).
 
     python -m bench.store_commit [seconds per case]     (from the project root)
 """
@@ -43,7 +47,7 @@ def event_rows(seq: int, parents: list[ParentOrder]) -> tuple[JournalEntry, Pare
                        symbol=parent.symbol, side=Side.BUY, qty=1, price=1.25,
                        time_in_force=TimeInForce.IOC, sent_ns=seq, status=ChildStatus.FILLED, cum_qty=1)
     fill = Fill(exec_id=f"E{seq}", parent_id=parent.order_id, child_id=child.child_id, venue="CBOE",
-                qty=1, price=1.25, fee=0.5, liquidity="R", ts_ns=seq)
+                qty=1, price=1.25, fee=0.5, liquidity="R", ts_ns=seq, symbol=parent.symbol, side=Side.BUY)
     entry = JournalEntry(seq=seq, ts_ns=seq, kind="venue_report", session=None,
                          payload=f'{{"exec_id": "E{seq}", "qty": 1, "price": 1.25}}')
     return entry, dataclasses.replace(parent), child, fill
@@ -75,7 +79,7 @@ def run(store: Store, batch_size: int, seconds: float, orm: bool) -> float:
 def commit_with_orm_merge(store: Store, journal: list[JournalEntry], parents: list[ParentOrder],
                           children: list[ChildOrder], fills: list[Fill]) -> None:
     with Session(store.engine) as session, session.begin():
-        session.add_all(JournalRow(**journal_to_row(e)) for e in journal)
+        session.add_all(JournalRow(**journal_to_row(e), crc=-1) for e in journal)
         for parent in {p.order_id: p for p in parents}.values():
             session.merge(ParentRow(**parent_to_row(parent)))
         for child in children:
@@ -88,15 +92,16 @@ def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as directory:
-        for orm in (False, True):
+        for name, interval, orm in (("journal", 0.2, False), ("inline", None, False), ("orm_merge", None, True)):
             for batch_size in (1, 64):
-                with Store(f"sqlite:///{Path(directory)}/{'orm' if orm else 'core'}{batch_size}.db") as store:
+                with Store(f"sqlite:///{Path(directory)}/{name}{batch_size}.db",
+                           projection_interval_s=interval) as store:
                     store.migrate()
                     rate = run(store, batch_size, seconds, orm)
-                name = f"{'orm_merge' if orm else 'store'}_batch{batch_size}"
-                figures[f"{name}_commits_per_s"] = rate
-                figures[f"{name}_events_per_s"] = rate * batch_size
-                label = "ORM Session.merge (peer)" if orm else "Store.commit_batch"
+                figures[f"{name}_batch{batch_size}_commits_per_s"] = rate
+                figures[f"{name}_batch{batch_size}_events_per_s"] = rate * batch_size
+                label = {"journal": "journal append (router)", "inline": "journal + inline projection",
+                         "orm_merge": "ORM Session.merge (peer)"}[name]
                 print(f"{label:26} batch {batch_size:>2}: {rate:9,.0f} commits/s "
                       f"{rate * batch_size:11,.0f} events/s")
     print(" ".join(f"{key}={value:.0f}" for key, value in figures.items()))

@@ -144,6 +144,19 @@ class PositionLedger:
             self.apply_fill(accounts[fill.parent_id], fill.parent_id, fill.symbol, fill.side, fill.qty, fill.price,
                             multipliers[fill.symbol], fee=fill.fee)
 
+    def restore(self, rows: Iterable[tuple]) -> None:
+        """Forget everything and load positions as stored: (account, parent_id, symbol, qty,
+        avg_price, multiplier, realised_pnl, fees). Marks start at the average price, as a
+        fill's would, until the market marks them."""
+        self._clear()
+        for account, parent_id, symbol, qty, avg_price, multiplier, realised, fees in rows:
+            row = self._row(account, parent_id, symbol, int(multiplier))
+            self._qty[row], self._avg[row] = int(qty), float(avg_price)
+            self._realised[row], self._fees[row] = float(realised), float(fees)
+            sym = self._symbol_of[row]
+            if not self._sym_marked[sym] and qty:
+                self._sym_mark[sym] = float(avg_price)
+
     # ---- market
 
     def mark(self, symbol: str, price: float) -> None:

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from router.app import System, build_system, load_settings
 from router.clock import NANOS_PER_SECOND, SimClock
 from router.config import AlgoSettings, EngineConfig
-from router.domain.commands import AlgoParams, CancelOrder, InstrumentSpec, MassCancel, NewOrder, ReplaceOrder
+from router.domain.commands import (AlgoParams, CancelOrder, InstrumentSpec, MassCancel, NewOrder, OrderStatusQuery,
+                                    ReplaceOrder)
 from router.domain.enums import MassCancelType, OrdType, Side, TimeInForce
 from router.domain.events import ExecReport
 from router.domain.commands import ClientRequest
@@ -80,6 +81,10 @@ class Harness:
     def mass_cancel(self, cl_ord_id: str, session: str = SESSION) -> None:
         self.engine.dispatch(ClientRequest(session, "CLIENT1", "q", None, MassCancel(
             cl_ord_id=cl_ord_id, request_type=MassCancelType.ALL, transact_time=self.now())))
+
+    def status(self, cl_ord_id: str | None = None, order_id: str | None = None, session: str = SESSION) -> None:
+        self.engine.dispatch(ClientRequest(session, "CLIENT1", "H", None,
+                                           OrderStatusQuery(cl_ord_id=cl_ord_id, order_id=order_id)))
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now_ns() / NANOS_PER_SECOND, tz=timezone.utc)

@@ -199,7 +199,9 @@ class ParentOrder:
 @dataclass(slots=True)
 class RestoredState:
     """What the engine needs after a restart: the parents still working, with their children
-    and fills, and the counters that keep IDs unique."""
+    and fills; the closed parents of the day, which still answer status requests; positions as
+    stored, (account, parent_id, symbol, qty, avg_price, multiplier, realised_pnl, fees); and
+    the counters that keep IDs unique."""
     parents: list[ParentOrder]
     children: list[ChildOrder]
     fills: list[Fill]
@@ -207,3 +209,5 @@ class RestoredState:
     next_order_number: int
     journal_seq: int
     meta: dict[str, str] = field(default_factory=dict)
+    positions: list[tuple] = field(default_factory=list)
+    fill_keys: set[tuple[str, str]] = field(default_factory=set)   # (venue, exec_id) of the day's fills

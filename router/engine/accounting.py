@@ -34,9 +34,10 @@ class FillAccounting:
                     report.fee, report.liquidity, self._clock.now_ns(), child.role, child.symbol, child.side)
         self._work.fills.append(fill)
         instrument = self._securities.get(child.symbol)
-        self.positions.apply_fill(parent.account, parent.order_id, child.symbol, child.side, report.qty, report.price,
-                                  instrument.multiplier if instrument is not None and instrument.is_option else 1,
-                                  fee=report.fee)
+        position = self.positions.apply_fill(
+            parent.account, parent.order_id, child.symbol, child.side, report.qty, report.price,
+            instrument.multiplier if instrument is not None and instrument.is_option else 1, fee=report.fee)
+        self._work.positions[(position.account, position.parent_id, position.symbol)] = position
         if child.role is ChildRole.WORK:
             self._reports.send(parent, ExecType.TRADE, last_qty=report.qty, last_px=report.price,
                                last_mkt=report.venue, liquidity=report.liquidity, fee=report.fee)

@@ -22,7 +22,8 @@ class Persistence(Protocol):
     """What the engine needs from the store (router.store.Store implements it)."""
 
     def commit_batch(self, journal: list[JournalEntry], parents: Iterable[ParentOrder], children: Iterable[ChildOrder],
-                     fills: Iterable[Fill], meta: dict[str, str] | None = None) -> None: ...
+                     fills: Iterable[Fill], meta: dict[str, str] | None = None,
+                     positions: Iterable[object] = ()) -> None: ...
 
 
 def _text(payload: object) -> str:
@@ -59,7 +60,6 @@ class UnitOfWork:
         self._send = send
         self._to_venue = to_venue
         self.journal_seq = 0
-        self.meta: dict[str, str] = {}
         self.before_commit: list[Callable[[], None]] = []   # run at the end of every batch, before it is stored
         self._reset()
 
@@ -68,6 +68,8 @@ class UnitOfWork:
         self.parents: dict[str, ParentOrder] = {}
         self.children: dict[str, ChildOrder] = {}
         self.fills: list[Fill] = []
+        self.positions: dict[tuple[str, str, str], object] = {}     # router.positions.Position by key
+        self.meta: dict[str, str] = {}                              # counters this batch changed
         self.client_out: list[ClientReport] = []
         self.venue_out: list[tuple[int, VenueCommand]] = []
 
@@ -119,11 +121,13 @@ class UnitOfWork:
             except Exception:       # an algo's market callback failing must not stop the batch
                 log.exception("end-of-batch step %r failed", hook)
                 self.journal_add("engine_error", None, {"step": getattr(hook, "__name__", repr(hook))})
-        if self._persistence is not None and (self.journal or self.parents or self.children):
+        if self._persistence is not None and (self.journal or self.parents or self.children or self.meta):
+            if not self.journal:            # the batch's state rides on its last journal entry
+                self.journal_add("state", None, "")
             journal = [e if type(e) is not tuple else _entry(e[0], e[1], e[2], e[3], _text(e[4](*e[5])))
                        for e in self.journal]
             self._persistence.commit_batch(journal, list(self.parents.values()), list(self.children.values()),
-                                           self.fills, dict(self.meta))
+                                           self.fills, dict(self.meta), list(self.positions.values()))
         client_out, venue_out = self.client_out, self.venue_out
         self._reset()
         for report in client_out:

@@ -78,6 +78,7 @@ class ChildOrderManager:
         self._checks = default_child_checks()
         self._pending_timeout_ns = pending_timeout_ns
         self._pending: set[str] = set()          # children with a request in flight
+        self.seen_fills: set[tuple[str, str]] = set()   # (venue, exec_id): a fill counts once
         self._timeout_timer = None
         self._rounded: dict[int, tuple[object, dict, dict]] = {}   # id(tick rule) -> (rule, buys, sells)
         self.listener: ChildListener | None = None
@@ -291,6 +292,13 @@ class ChildOrderManager:
 
     def on_report(self, report) -> None:
         self._work.journal_add("venue_report", None, _report_payload(report))
+        if isinstance(report, ChildFilled):
+            key = (report.venue, report.exec_id)
+            if key in self.seen_fills:       # a venue re-sent it (a reconcile, a retransmission)
+                self._work.journal_add("duplicate_fill", None, {"venue": report.venue, "exec_id": report.exec_id,
+                                                                "child": report.child_id})
+                return
+            self.seen_fills.add(key)
         child = self._orders.children.get(report.child_id)
         if child is None:
             log.warning("report for unknown child %s", report.child_id)

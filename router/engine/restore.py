@@ -1,5 +1,6 @@
 """Bring the day back after a restart: working parents with their children, algo state and
-positions; then expire what is past due, ask each venue about every child we believe open, and
+positions, and the day's closed parents (they answer status requests and cancels with "too
+late"); then expire what is past due, ask each venue about every child we believe open, and
 let the algos resume."""
 from __future__ import annotations
 
@@ -27,12 +28,9 @@ def restore(engine: "Engine", state: RestoredState) -> None:
         orders.add_parent(parent)
     for child in sorted(state.children, key=lambda c: (c.parent_id, _child_number(c.child_id))):
         orders.add_child(child)
-    multipliers = {}
-    for fill in state.fills:
-        instrument = engine.securities.get(fill.symbol)
-        multipliers[fill.symbol] = instrument.multiplier if instrument is not None and instrument.is_option else 1
-    engine.positions.rebuild([f for f in state.fills if f.symbol and f.side is not None],
-                             accounts={p.order_id: p.account for p in state.parents}, multipliers=multipliers)
+    engine.children.seen_fills.update(state.fill_keys)
+    engine.children.seen_fills.update((fill.venue, fill.exec_id) for fill in state.fills)
+    engine.positions.restore(state.positions)
     working = [p for p in state.parents if not p.closed and engine.securities.get(p.symbol) is not None]
     for parent in working:
         runtime.attach(parent)
@@ -40,7 +38,8 @@ def restore(engine: "Engine", state: RestoredState) -> None:
             engine.reports.hedging.add(parent.order_id)
         if not parent.is_working:
             lifecycle.resume_work_over(parent)      # done, its auto-hedge still working
-    work.journal_add("restore", None, {"parents": [p.order_id for p in state.parents]})
+    work.journal_add("restore", None, {"parents": [p.order_id for p in working],
+                                       "closed": sum(1 for p in state.parents if p.closed)})
     now = engine.clock.now_ns()
     for parent in working:                       # past due first: nothing trades after its expiry
         if not parent.is_working:

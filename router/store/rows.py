@@ -54,17 +54,78 @@ def journal_to_row(entry: JournalEntry) -> Row:
 
 
 def journal_from_row(row: Mapping[str, Any]) -> JournalEntry:
-    return JournalEntry(**row)
+    return JournalEntry(*(row[name] for name in _JOURNAL_FIELDS))
+
+
+# ---- records: a changed row as the journal's state record holds it, a list of JSON values in
+# the table's column order. Nested values (pending change, ClOrdID chain, algo state) stay
+# nested, so the batch's one json.dumps encodes them; the database row keeps them as text.
+
+PARENT_COLUMNS = _PARENT_FIELDS
+CHILD_COLUMNS = _CHILD_FIELDS
+FILL_COLUMNS = _FILL_FIELDS
+POSITION_COLUMNS = ("account", "parent_id", "symbol", "qty", "avg_price", "multiplier", "realised_pnl", "fees")
+RECORD_COLUMNS = {"parents": PARENT_COLUMNS, "children": CHILD_COLUMNS, "fills": FILL_COLUMNS,
+                  "positions": POSITION_COLUMNS}
+_NESTED_PARENT_COLUMNS = ("pending", "cl_ord_ids", "algo_state")
+
+_get_parent = attrgetter(*PARENT_COLUMNS)
+_get_child = attrgetter(*CHILD_COLUMNS)
+_get_fill = attrgetter(*FILL_COLUMNS)
+_get_position = attrgetter(*POSITION_COLUMNS)
+_P = {name: index for index, name in enumerate(PARENT_COLUMNS)}
+_C = {name: index for index, name in enumerate(CHILD_COLUMNS)}
+_F = {name: index for index, name in enumerate(FILL_COLUMNS)}
+
+
+def parent_record(parent: ParentOrder) -> list:
+    # Enum members' _value_ is a plain attribute; .value goes through a descriptor.
+    values = list(_get_parent(parent))
+    values[_P["side"]] = parent.side._value_
+    values[_P["ord_type"]] = parent.ord_type._value_
+    values[_P["time_in_force"]] = parent.time_in_force._value_
+    values[_P["status"]] = parent.status._value_
+    values[_P["algo"]] = _algo_json(parent.algo)
+    values[_P["pending"]] = None if parent.pending is None else _pending_values(parent.pending)
+    return values
+
+
+def child_record(child: ChildOrder) -> list:
+    values = list(_get_child(child))
+    values[_C["side"]] = child.side._value_
+    values[_C["time_in_force"]] = child.time_in_force._value_
+    values[_C["status"]] = child.status._value_
+    values[_C["role"]] = child.role._value_
+    return values
+
+
+def fill_record(fill: Fill) -> list:
+    values = list(_get_fill(fill))
+    values[_F["liquidity"]] = Liquidity(fill.liquidity)._value_
+    values[_F["role"]] = fill.role._value_
+    values[_F["side"]] = None if fill.side is None else fill.side._value_
+    return values
+
+
+def position_record(position: Any) -> list:
+    """A router.positions.Position as stored: what its fills add up to, without the market's marks."""
+    return list(_get_position(position))
+
+
+def record_to_row(table: str, record: Row) -> Row:
+    """A state record's row (column -> JSON value) as the database row."""
+    if table != "parents":
+        return record
+    row = dict(record)
+    for name in _NESTED_PARENT_COLUMNS:
+        value = row[name]
+        if value is not None:
+            row[name] = json.dumps(value)
+    return row
 
 
 def parent_to_row(parent: ParentOrder) -> Row:
-    row = _values(parent, _PARENT_FIELDS)
-    row.update(side=parent.side.value, ord_type=parent.ord_type.value,
-               time_in_force=parent.time_in_force.value, status=parent.status.value,
-               algo=_algo_json(parent.algo),
-               pending=None if parent.pending is None else _pending_to_json(parent.pending),
-               cl_ord_ids=json.dumps(parent.cl_ord_ids), algo_state=json.dumps(parent.algo_state))
-    return row
+    return record_to_row("parents", dict(zip(PARENT_COLUMNS, parent_record(parent))))
 
 
 def parent_from_row(row: Mapping[str, Any]) -> ParentOrder:
@@ -80,10 +141,7 @@ def parent_from_row(row: Mapping[str, Any]) -> ParentOrder:
 
 
 def child_to_row(child: ChildOrder) -> Row:
-    row = _values(child, _CHILD_FIELDS)
-    row.update(side=child.side.value, time_in_force=child.time_in_force.value,
-               status=child.status.value, role=child.role.value)
-    return row
+    return dict(zip(CHILD_COLUMNS, child_record(child)))
 
 
 def child_from_row(row: Mapping[str, Any]) -> ChildOrder:
@@ -94,10 +152,7 @@ def child_from_row(row: Mapping[str, Any]) -> ChildOrder:
 
 
 def fill_to_row(fill: Fill) -> Row:
-    row = _values(fill, _FILL_FIELDS)
-    row.update(liquidity=Liquidity(fill.liquidity).value, role=fill.role.value,
-               side=None if fill.side is None else fill.side.value)
-    return row
+    return dict(zip(FILL_COLUMNS, fill_record(fill)))
 
 
 def fill_from_row(row: Mapping[str, Any]) -> Fill:
@@ -105,11 +160,11 @@ def fill_from_row(row: Mapping[str, Any]) -> Fill:
                    "side": None if row["side"] is None else Side(row["side"])})
 
 
-def _pending_to_json(pending: PendingChange) -> str:
+def _pending_values(pending: PendingChange) -> Row:
     values = _values(pending, _PENDING_FIELDS)
     values.update(kind=pending.kind.value, new_ord_type=_enum_value(pending.new_ord_type),
                   new_time_in_force=_enum_value(pending.new_time_in_force))
-    return json.dumps(values)
+    return values
 
 
 def _pending_from_json(text: str) -> PendingChange:
@@ -122,3 +177,4 @@ def _pending_from_json(text: str) -> PendingChange:
 
 def _enum_value(member: OrdType | TimeInForce | None) -> str | None:
     return None if member is None else member.value
+

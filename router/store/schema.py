@@ -28,7 +28,9 @@ class Base(DeclarativeBase):
 
 
 class JournalRow(Base):
-    """Append-only log of inbound events."""
+    """The source of truth, append-only: inbound events, child commands and timer firings, and
+    on the last entry of each engine batch the state that batch left (``state``), from which
+    every other table can be rebuilt (router/store/journal.py)."""
     __tablename__ = "journal"
 
     seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=False)
@@ -36,6 +38,23 @@ class JournalRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     session: Mapped[str | None] = mapped_column(SESSION)
     payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(Text)         # JSON: rows the batch changed, per table
+    crc: Mapped[int] = mapped_column(BigInteger)            # CRC-32 of the other columns: damage is detected
+
+
+class QuarantineRow(Base):
+    """Journal entries found damaged at the tail at start-up, kept for inspection, never replayed."""
+    __tablename__ = "journal_quarantine"
+
+    seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=False)
+    ts_ns: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    session: Mapped[str | None] = mapped_column(SESSION)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(Text)
+    crc: Mapped[int] = mapped_column(BigInteger)
+    problem: Mapped[str] = mapped_column(Text)
+    found_ns: Mapped[int] = mapped_column(BigInteger)
 
 
 class ParentRow(Base):
@@ -103,12 +122,13 @@ class ChildRow(Base):
 
 
 class FillRow(Base):
+    """One execution, keyed as venues key them: an execution ID is unique on its venue only."""
     __tablename__ = "fills"
 
+    venue: Mapped[str] = mapped_column(String(32), primary_key=True)
     exec_id: Mapped[str] = mapped_column(primary_key=True)
     parent_id: Mapped[str] = mapped_column(index=True)
     child_id: Mapped[str]
-    venue: Mapped[str] = mapped_column(String(32))
     qty: Mapped[int]
     price: Mapped[float]
     fee: Mapped[float]
@@ -117,6 +137,21 @@ class FillRow(Base):
     role: Mapped[str] = mapped_column(CODE)
     symbol: Mapped[str]
     side: Mapped[str | None] = mapped_column(CODE)
+
+
+class PositionRow(Base):
+    """Per (account, parent, symbol): what the fills add up to, average-cost accounting
+    (router/positions.py). Marks and greeks are the market's, not stored."""
+    __tablename__ = "positions"
+
+    account: Mapped[str] = mapped_column(primary_key=True)
+    parent_id: Mapped[str] = mapped_column(primary_key=True)
+    symbol: Mapped[str] = mapped_column(primary_key=True)
+    qty: Mapped[int]
+    avg_price: Mapped[float]
+    multiplier: Mapped[int]
+    realised_pnl: Mapped[float]
+    fees: Mapped[float]
 
 
 class MetaRow(Base):
@@ -137,4 +172,6 @@ journal = _table(JournalRow)
 parents = _table(ParentRow)
 children = _table(ChildRow)
 fills = _table(FillRow)
+positions = _table(PositionRow)
 meta = _table(MetaRow)
+quarantine = _table(QuarantineRow)

@@ -1,9 +1,11 @@
-"""SQLAlchemy persistence: the journal of inbound events plus projections of parents,
-children, fills and counters.
+"""SQLAlchemy persistence, journal first.
 
 The engine calls :meth:`Store.commit_batch` once per batch of inbox events (group commit),
-before any effect of the batch leaves the process. One transaction writes the journal
-rows and the projections, so after a crash they always agree.
+before any effect of the batch leaves the process. The commit is one append to the journal:
+the batch's inbound events and commands, and on its last entry the state the batch left (the
+rows of every parent, child, fill and position it changed, router/store/journal.py). The other
+tables are projections of the journal, written behind it (router/store/projection.py). Start-up
+checks the journal, replays it after the projection's watermark and loads the trading day.
 
 Writes use Core statements with executemany: one round trip per table and batch.
 """
@@ -12,12 +14,14 @@ from __future__ import annotations
 from operator import itemgetter
 
 import json
+import logging
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import (ColumnElement, Connection, Executable, Select, Table, create_engine, event, func,
+from sqlalchemy import (ColumnElement, Connection, Executable, Select, Table, create_engine, delete, event, func,
                         insert, select)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -26,16 +30,22 @@ from router.domain.orders import ChildOrder, Fill, ParentOrder, RestoredState
 
 from . import schema
 from router.domain.events import JournalEntry
-from .rows import (child_from_row, child_to_row, fill_from_row, fill_to_row, journal_from_row,
-                   journal_to_row, parent_from_row, parent_to_row)
+from .journal import Damage, JournalCorrupt, decode_state, encode_state, entry_crc, find_damage
+from .projection import WATERMARK, Pending, ProjectionWriter, write_pending
+from .rows import (child_from_row, child_record, fill_from_row, fill_record, journal_from_row, journal_to_row,
+                   parent_from_row, parent_record, position_record)
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 T = TypeVar("T")
+_SCAN_BATCH = 5000
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, projection_interval_s: float | None = None) -> None:
+        """``projection_interval_s``: write projections on a background thread that often (the
+        router's setting); None writes them right after each commit, on the committing thread."""
         parsed = make_url(url)
         backend = parsed.get_backend_name()
         if backend not in _DIALECT_INSERTS:
@@ -50,18 +60,23 @@ class Store:
         dialect_insert = _DIALECT_INSERTS[backend]
         batch_upserts = backend == "postgresql"
         self._insert_journal = insert(schema.journal)
-        self._upsert_parents = _upsert(dialect_insert, schema.parents, batch_upserts)
-        self._upsert_children = _upsert(dialect_insert, schema.children, batch_upserts)
-        self._upsert_meta = _upsert(dialect_insert, schema.meta, batch_upserts)
-        self._insert_new_fills = _batched(dialect_insert(schema.fills).on_conflict_do_nothing(
-            index_elements=["exec_id"]), schema.fills, batch_upserts)
+        self._projection_writes: dict[str, Executable] = {
+            "parents": _upsert(dialect_insert, schema.parents, batch_upserts),
+            "children": _upsert(dialect_insert, schema.children, batch_upserts),
+            "positions": _upsert(dialect_insert, schema.positions, batch_upserts),
+            "meta": _upsert(dialect_insert, schema.meta, batch_upserts),
+            # a replayed fill is the same fill: keep the first
+            "fills": _batched(dialect_insert(schema.fills).on_conflict_do_nothing(
+                index_elements=["venue", "exec_id"]), schema.fills, batch_upserts),
+        }
         self._writer: Connection | None = None   # kept open: commit_batch is on the hot path
         # On SQLite the batch statements go to the driver precompiled: SQLAlchemy's per-row parameter
         # processing cost more than SQLite's own insert (bench/store_commit.py).
         self._driver_sql = {statement: _positional_sql(statement, self.engine.dialect)
-                            for statement in (self._insert_journal, self._upsert_parents, self._upsert_children,
-                                              self._upsert_meta, self._insert_new_fills)} \
+                            for statement in (self._insert_journal, *self._projection_writes.values())} \
             if backend == "sqlite" else {}
+        self._projector = ProjectionWriter(self.engine, self._write_table, projection_interval_s)
+        self.last_damage: Damage | None = None
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -72,45 +87,150 @@ class Store:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    # ------------------------------------------------------------------ writing
+
     def commit_batch(self, journal: list[JournalEntry], parents: Iterable[ParentOrder] = (),
                      children: Iterable[ChildOrder] = (), fills: Iterable[Fill] = (),
-                     meta: dict[str, str] | None = None) -> None:
-        """Write one batch in one transaction: append journal rows, upsert parents,
-        children and meta, insert fills not seen before. Writes nothing if any part fails.
-        Called by the one writer, the engine thread."""
-        # A batch may touch an order twice: one row per key, the last state wins.
-        parents = {parent.order_id: parent for parent in parents}.values()
-        children = {child.child_id: child for child in children}.values()
-        fills = {fill.exec_id: fill for fill in fills}.values()
-        writes: list[tuple[Executable, list[dict[str, Any]]]] = [
-            (self._insert_journal, [journal_to_row(entry) for entry in journal]),
-            (self._upsert_parents, [parent_to_row(parent) for parent in parents]),
-            (self._upsert_children, [child_to_row(child) for child in children]),
-            (self._insert_new_fills, [fill_to_row(fill) for fill in fills]),
-            (self._upsert_meta, [{"key": key, "value": value} for key, value in (meta or {}).items()]),
-        ]
+                     meta: dict[str, str] | None = None, positions: Iterable[Any] = ()) -> None:
+        """Append one batch to the journal in one transaction, its state on the last entry; then
+        hand the changed rows to the projection. Writes nothing if any part fails. Called by the
+        one writer, the engine thread."""
+        # A batch may touch a row twice: one per key, the last state wins.
+        tables = {
+            "parents": [parent_record(p) for p in {p.order_id: p for p in parents}.values()],
+            "children": [child_record(c) for c in {c.child_id: c for c in children}.values()],
+            "fills": [fill_record(f) for f in {(f.venue, f.exec_id): f for f in fills}.values()],
+            "positions": [position_record(p) for p in
+                          {(p.account, p.parent_id, p.symbol): p for p in positions}.values()],
+        }
+        meta = meta or {}
+        rows = [journal_to_row(entry) for entry in journal]
+        state = encode_state(tables, meta)
+        if state is not None and not rows:
+            raise ValueError("a batch that changes state must journal at least one entry to carry it")
+        for row in rows:
+            row["state"] = None
+        if rows:
+            rows[-1]["state"] = state
+        for row in rows:
+            row["crc"] = entry_crc(row["seq"], row["ts_ns"], row["kind"], row["session"], row["payload"],
+                                   row["state"])
+        if not rows:
+            return
         if self._writer is None:
             self._writer = self.engine.connect()
         with self._writer.begin():
-            for statement, rows in writes:
-                if not rows:
-                    continue
-                driver = self._driver_sql.get(statement)
-                if driver is None:
-                    self._writer.execute(statement, rows)
-                else:
-                    sql, ordered = driver
-                    self._writer.exec_driver_sql(sql, [ordered(row) for row in rows])
+            self._execute(self._writer, self._insert_journal, rows)
+        if state is not None:
+            self._projector.submit(rows[-1]["seq"], state)
 
-    def load_working(self) -> RestoredState:
-        """What a restarted engine needs: parents not closed, with all their children and fills,
-        the counters, and every ClOrdID used; read in one transaction."""
-        is_working = schema.parents.c.closed.is_(False)
-        working_ids = select(schema.parents.c.order_id).where(is_working)
+    def _execute(self, connection: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+        driver = self._driver_sql.get(statement)
+        if driver is None:
+            connection.execute(statement, rows)
+        else:
+            sql, ordered = driver
+            connection.exec_driver_sql(sql, [ordered(row) for row in rows])
+
+    def _write_table(self, connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+        self._execute(connection, self._projection_writes[table], rows)
+
+    def sync(self) -> None:
+        """Bring the projection tables up to the last commit (readers in this process call it)."""
+        self._projector.flush()
+
+    # ------------------------------------------------------------------ start-up
+
+    def recover(self) -> int:
+        """Check the journal and catch the projection up with it; return the last intact seq.
+        A damaged tail (a write cut short) is moved to journal_quarantine and reported; damage
+        with intact entries after it raises JournalCorrupt."""
+        self.sync()
+        damage = self.check_journal()
+        self.last_damage = damage
+        if damage is not None:
+            if not damage.at_tail:
+                raise JournalCorrupt(damage.describe() + "; refusing to start: restore the journal from a "
+                                     "backup, or inspect it with `router store check`")
+            log.error("%s; recovered the intact prefix up to seq %d, damaged entries kept in journal_quarantine",
+                      damage.describe(), damage.first_seq - 1)
+            self._quarantine(damage)
+            if int(self.get_meta(WATERMARK, "0")) >= damage.first_seq:
+                self.replace_projection(self.fold())       # it had projected the damaged entries
+        self.catch_up()
+        return self.last_journal_seq()
+
+    def check_journal(self) -> Damage | None:
+        journal = schema.journal
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=_SCAN_BATCH).execute(
+                select(journal).order_by(journal.c.seq))
+            return find_damage(result.mappings())
+
+    def _quarantine(self, damage: Damage) -> None:
+        journal, quarantine = schema.journal, schema.quarantine
+        found_ns = time.time_ns()
+        with self.engine.begin() as connection:
+            damaged = connection.execute(select(journal).where(journal.c.seq >= damage.first_seq)).mappings().all()
+            connection.execute(insert(quarantine), [{**row, "problem": damage.problem, "found_ns": found_ns}
+                                                    for row in damaged])
+            connection.execute(delete(journal).where(journal.c.seq >= damage.first_seq))
+
+    def catch_up(self) -> int:
+        """Replay the journal's state records after the watermark into the projection tables;
+        return how many entries were replayed."""
+        watermark = int(self.get_meta(WATERMARK, "0"))
+        pending = Pending()
+        replayed = 0
+        for seq, state in self._state_records(from_seq=watermark + 1):
+            batch = decode_state(state)
+            pending.add(seq, batch.tables, batch.meta)
+            replayed += 1
+        if pending:
+            with self.engine.begin() as connection:
+                write_pending(connection, pending, self._write_table)
+        return replayed
+
+    def fold(self, to_seq: int | None = None) -> Pending:
+        """Every row as the journal's state records leave it, up to ``to_seq`` (all when None)."""
+        folded = Pending()
+        for seq, state in self._state_records(to_seq=to_seq):
+            batch = decode_state(state)
+            folded.add(seq, batch.tables, batch.meta)
+        return folded
+
+    def replace_projection(self, folded: Pending) -> None:
+        """Empty the projection tables and write ``folded`` into them, in one transaction."""
+        with self.engine.begin() as connection:
+            for table in (schema.parents, schema.children, schema.fills, schema.positions, schema.meta):
+                connection.execute(delete(table))
+            write_pending(connection, folded, self._write_table)
+
+    def _state_records(self, from_seq: int = 0, to_seq: int | None = None) -> Iterator[tuple[int, str]]:
+        journal = schema.journal
+        query = select(journal.c.seq, journal.c.state).where(journal.c.seq >= from_seq, journal.c.state.is_not(None))
+        if to_seq is not None:
+            query = query.where(journal.c.seq <= to_seq)
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=_SCAN_BATCH).execute(query.order_by(journal.c.seq))
+            yield from result
+
+    def load_working(self, since_ns: int | None = None) -> RestoredState:
+        """What a restarted engine needs, after :meth:`recover`: every parent not closed, with its
+        children and fills; the closed parents of the trading day (created at or after
+        ``since_ns``; all when None), so they still answer status requests; positions; the
+        counters; and every ClOrdID used. Read in one transaction."""
+        self.recover()
+        parents = schema.parents
+        is_working = parents.c.closed.is_(False)
+        of_the_day = parents.c.order_id.is_not(None) if since_ns is None else \
+            is_working | (parents.c.created_ns >= since_ns)
+        working_ids = select(parents.c.order_id).where(is_working)
+        day_ids = select(parents.c.order_id).where(of_the_day)
         with self.engine.connect() as connection:
             meta = _meta(connection)
             return RestoredState(
-                parents=_fetch(connection, _parents_query().where(is_working), parent_from_row),
+                parents=_fetch(connection, _parents_query().where(of_the_day), parent_from_row),
                 children=_fetch(connection, _children_query(schema.children.c.parent_id.in_(working_ids)),
                                 child_from_row),
                 fills=_fetch(connection, _fills_query(schema.fills.c.parent_id.in_(working_ids)),
@@ -119,10 +239,18 @@ class Store:
                 next_order_number=int(meta.get("next_order_number", "1")),
                 journal_seq=_last_journal_seq(connection),
                 meta=meta,
+                fill_keys={tuple(key) for key in connection.execute(
+                    select(schema.fills.c.venue, schema.fills.c.exec_id).where(schema.fills.c.parent_id.in_(day_ids)))},
+                positions=[tuple(row) for row in connection.execute(
+                    select(schema.positions).where(schema.positions.c.parent_id.in_(day_ids))
+                    .order_by(*schema.positions.primary_key.columns))],
             )
+
+    # ------------------------------------------------------------------ reading
 
     def load_used_cl_ord_ids(self) -> set[tuple[str, str]]:
         """(session, ClOrdID) of every ClOrdID any chain (or auto-hedge, 5010) has used, to reject duplicates."""
+        self.sync()
         with self.engine.connect() as connection:
             return _used_cl_ord_ids(connection)
 
@@ -140,6 +268,19 @@ class Store:
             for row in result.mappings():
                 yield journal_from_row(row)
 
+    def iter_states(self, to_seq: int | None = None) -> Iterator[tuple[int, Any]]:
+        """(seq, decoded state record) of every batch up to ``to_seq``, in order."""
+        for seq, state in self._state_records(to_seq=to_seq):
+            yield seq, decode_state(state)
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of one projection table, as stored."""
+        self.sync()
+        target = getattr(schema, table)
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(
+                select(target).order_by(*target.primary_key.columns)).mappings()]
+
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         query = select(schema.meta.c.value).where(schema.meta.c.key == key)
         with self.engine.connect() as connection:
@@ -147,11 +288,13 @@ class Store:
         return default if value is None else value
 
     def meta(self) -> dict[str, str]:
+        self.sync()
         with self.engine.connect() as connection:
             return _meta(connection)
 
     def parents(self, open_only: bool = False) -> list[ParentOrder]:
         """Parents in arrival order; ``open_only``: those not closed (working, or done and still hedging)."""
+        self.sync()
         query = _parents_query()
         if open_only:
             query = query.where(schema.parents.c.closed.is_(False))
@@ -159,18 +302,23 @@ class Store:
             return _fetch(connection, query, parent_from_row)
 
     def children(self, parent_id: str) -> list[ChildOrder]:
+        self.sync()
         with self.engine.connect() as connection:
             return _fetch(connection, _children_query(schema.children.c.parent_id == parent_id),
                           child_from_row)
 
     def fills(self, parent_id: str) -> list[Fill]:
+        self.sync()
         with self.engine.connect() as connection:
             return _fetch(connection, _fills_query(schema.fills.c.parent_id == parent_id), fill_from_row)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self.engine.dispose()
+        try:
+            self._projector.close()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+            self.engine.dispose()
 
     def __enter__(self) -> Store:
         return self

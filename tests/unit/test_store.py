@@ -81,7 +81,7 @@ def assert_round_trip(store: Store) -> None:
     assert restored.parents == [parent, other]
     assert restored.children == children
     assert restored.fills == fills
-    assert restored.meta == {"next_order_number": "3"}
+    assert restored.meta["next_order_number"] == "3"
     assert restored.journal_seq == 2
     assert store.children("P1") == children and store.fills("P1") == fills
     assert list(store.iter_journal()) == [entry(1), entry(2, "venue_report")]
@@ -104,7 +104,7 @@ def test_columns_match_domain_fields() -> None:
     assert set(schema.parents.c.keys()) == names(ParentOrder)
     assert set(schema.children.c.keys()) == names(ChildOrder)
     assert set(schema.fills.c.keys()) == names(Fill)
-    assert set(schema.journal.c.keys()) == names(JournalEntry)
+    assert set(schema.journal.c.keys()) == names(JournalEntry) | {"state", "crc"}
 
 
 def test_upsert_updates_parents_children_and_meta(store: Store) -> None:
@@ -155,24 +155,29 @@ def test_journal_is_read_back_in_seq_order(store: Store) -> None:
     assert store.last_journal_seq() == 7
 
 
-def test_load_working_leaves_out_closed_parents_with_their_children_and_fills(store: Store) -> None:
+def test_load_working_leaves_out_closed_parents_of_earlier_days_and_children_and_fills_of_closed_ones(
+        store: Store) -> None:
     done = [status for status in OrdStatus if status.is_done]
     working = [status for status in OrdStatus if not status.is_done]
-    parents = [make_parent(f"P{i}", status, closed=True) for i, status in enumerate(done)]
+    today = make_parent().created_ns
+    parents = [make_parent(f"P{i}", status, closed=True, created_ns=today - 1) for i, status in enumerate(done)]
+    parents.append(make_parent("P98", OrdStatus.FILLED, closed=True))   # closed today: still answers status
     parents += [make_parent(f"P{len(done) + i}", status) for i, status in enumerate(working)]
     hedging = make_parent("P99", OrdStatus.FILLED)        # filled, its auto-hedge still working: not closed
     parents.append(hedging)
     store.commit_batch([entry(1)], parents, [make_child(p.order_id) for p in parents],
                        [make_fill(p.order_id) for p in parents])
 
-    restored = store.load_working()
+    restored = store.load_working(since_ns=today)
     assert {p.status for p in restored.parents} == set(working) | {OrdStatus.FILLED}
-    assert [p.order_id for p in restored.parents if p.status.is_done] == ["P99"]
+    assert sorted(p.order_id for p in restored.parents if p.status.is_done) == ["P98", "P99"]
     working_ids = [p.order_id for p in parents if not p.closed]
     assert [c.parent_id for c in restored.children] == sorted(working_ids)
     assert [f.parent_id for f in restored.fills] == sorted(working_ids)
+    assert ("CBOE", "P98-1") in restored.fill_keys and ("CBOE", "P1-1") not in restored.fill_keys
     assert len(store.parents()) == len(parents)
-    assert store.parents(open_only=True) == restored.parents
+    assert store.parents(open_only=True) == [p for p in restored.parents if not p.closed]
+    assert len(store.load_working().parents) == len(parents)        # no day given: every parent
 
 
 def test_used_cl_ord_ids_cover_every_chain(store: Store) -> None:
