@@ -11,8 +11,9 @@ import logging
 from dataclasses import fields
 from typing import Callable, Iterable, Protocol
 
+from router import faults
 from router.clock import Clock
-from router.domain.events import ClientReport, JournalEntry, VenueCommand
+from router.domain.events import ClientReport, JournalEntry, SubmitChild, VenueCommand
 from router.domain.orders import ChildOrder, Fill, ParentOrder
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ class UnitOfWork:
                        for e in self.journal]
             self._persistence.commit_batch(journal, list(self.parents.values()), list(self.children.values()),
                                            self.fills, dict(self.meta), list(self.positions.values()))
+            faults.reached("journal_committed")
         client_out, venue_out = self.client_out, self.venue_out
         self._reset()
         for report in client_out:
@@ -143,3 +145,5 @@ class UnitOfWork:
                     self._to_venue(command)
                 except Exception:
                     log.exception("venue adapter failed on %r", command)
+                if type(command) is SubmitChild:
+                    faults.reached("child_sent")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from router import faults
 from router.clock import Clock
 from router.domain.enums import ChildRole, Side, TimeInForce
 from router.domain.events import (CancelChild, ChildAccepted, ChildCanceled, ChildCancelRejected, ChildFilled,
@@ -127,6 +128,8 @@ class ChildOrderManager:
             "role": child.role.value, "post_only": child.post_only, "mode": mode})
         self._work.command(SubmitChild(child.child_id, child.venue, child.symbol, child.side, child.qty, child.price,
                                        child.time_in_force, child.post_only, child.display_qty, short_sale), delay_ns)
+        if child.role is ChildRole.HEDGE:
+            faults.reached("hedge")
 
     def take(self, parent: ParentOrder, instrument: Instrument, symbol: str, side: Side, qty: int, limit: float,
              venues: tuple[str, ...], max_children: int | None, role: ChildRole,
@@ -358,6 +361,7 @@ class ChildOrderManager:
         else:
             self._work.touch_child(child)
         self.listener.child_filled(child, fill)
+        faults.reached("fill")
 
     # ------------------------------------------------------------------ nothing hangs
 

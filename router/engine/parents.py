@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from router import faults
 from router.clock import Clock
 from router.config import Accounts, EngineConfig
 from router.domain.commands import CancelOrder, ClientRequest, MassCancel, NewOrder, OrderStatusQuery, ReplaceOrder
@@ -312,6 +313,8 @@ class ParentLifecycle:
             self._reports.send(parent, report, cl_ord_id=parent.pending.cl_ord_id, orig=parent.pending.orig_cl_ord_id)
         for child in open_work:
             self._children.cancel(child)
+        if parent.pending is not None:
+            faults.reached("cancel_replace")
         if parent.pending is not None and parent.pending.kill:
             for child in self._orders.open_children(parent.order_id, ChildRole.HEDGE):
                 self._children.cancel(child)

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOORS = [
-    ("router", "router.domain"),   # "router" alone is the package's empty __init__
+    ("router", "router.domain", "router.faults"),   # "router" alone is the package's empty __init__
     ("router.clock", "router.config", "router.market", "router.models", "router.risk", "router.positions"),
     ("venues", "algos", "router.hedge"),
     ("router.engine",),
