@@ -214,3 +214,11 @@ class MassCancelReportOut:
 
 
 ClientReport = ExecReport | CancelRejectReport | BusinessRejectReport | MassCancelReportOut
+CLIENT_REPORT_TYPES = (ExecReport, CancelRejectReport, BusinessRejectReport, MassCancelReportOut)
+
+
+@dataclass(frozen=True, slots=True)
+class ResentReport:
+    """A report stored before a crash whose sending is not known to have happened: sent again
+    after the restart with PossResend (97=Y). The client may have it already; its ExecID tells."""
+    report: ClientReport

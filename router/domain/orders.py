@@ -211,3 +211,4 @@ class RestoredState:
     meta: dict[str, str] = field(default_factory=dict)
     positions: list[tuple] = field(default_factory=list)
     fill_keys: set[tuple[str, str]] = field(default_factory=set)   # (venue, exec_id) of the day's fills
+    unsent_reports: list = field(default_factory=list)  # ClientReports stored but perhaps never sent

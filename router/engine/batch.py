@@ -19,12 +19,15 @@ from router.domain.orders import ChildOrder, Fill, ParentOrder
 log = logging.getLogger(__name__)
 
 
+REPORTS_RELEASED = "reports_released_seq"      # meta key: see UnitOfWork._flush
+
+
 class Persistence(Protocol):
     """What the engine needs from the store (router.store.Store implements it)."""
 
     def commit_batch(self, journal: list[JournalEntry], parents: Iterable[ParentOrder], children: Iterable[ChildOrder],
                      fills: Iterable[Fill], meta: dict[str, str] | None = None,
-                     positions: Iterable[object] = ()) -> None: ...
+                     positions: Iterable[object] = (), reports: Iterable[ClientReport] = ()) -> None: ...
 
 
 def _text(payload: object) -> str:
@@ -61,6 +64,8 @@ class UnitOfWork:
         self._send = send
         self._to_venue = to_venue
         self.journal_seq = 0
+        self._released_seq = 0        # the last batch whose client reports all went out
+        self._recorded_released = 0   # ... as the store last heard of it
         self.before_commit: list[Callable[[], None]] = []   # run at the end of every batch, before it is stored
         self._reset()
 
@@ -122,13 +127,20 @@ class UnitOfWork:
             except Exception:       # an algo's market callback failing must not stop the batch
                 log.exception("end-of-batch step %r failed", hook)
                 self.journal_add("engine_error", None, {"step": getattr(hook, "__name__", repr(hook))})
-        if self._persistence is not None and (self.journal or self.parents or self.children or self.meta):
+        stored_seq = 0
+        if self._persistence is not None and (self.journal or self.parents or self.children or self.meta
+                                              or self.client_out or self._released_seq > self._recorded_released):
+            if self._released_seq > self._recorded_released:
+                self.meta[REPORTS_RELEASED] = str(self._released_seq)
             if not self.journal:            # the batch's state rides on its last journal entry
                 self.journal_add("state", None, "")
             journal = [e if type(e) is not tuple else _entry(e[0], e[1], e[2], e[3], _text(e[4](*e[5])))
                        for e in self.journal]
             self._persistence.commit_batch(journal, list(self.parents.values()), list(self.children.values()),
-                                           self.fills, dict(self.meta), list(self.positions.values()))
+                                           self.fills, dict(self.meta), list(self.positions.values()),
+                                           self.client_out)
+            self._recorded_released = self._released_seq
+            stored_seq = journal[-1].seq
             faults.reached("journal_committed")
         client_out, venue_out = self.client_out, self.venue_out
         self._reset()
@@ -137,6 +149,8 @@ class UnitOfWork:
                 self._send(report)
             except Exception:
                 log.exception("could not deliver %r", report)
+        if stored_seq and client_out:
+            self._released_seq = stored_seq     # recorded with the next batch
         for delay_ns, command in venue_out:
             if delay_ns > 0:
                 self._later(delay_ns, lambda c=command: self._to_venue(c))

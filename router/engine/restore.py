@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from router.domain.events import ResentReport
 from router.domain.orders import RestoredState
 
 if TYPE_CHECKING:
@@ -39,7 +40,10 @@ def restore(engine: "Engine", state: RestoredState) -> None:
         if not parent.is_working:
             lifecycle.resume_work_over(parent)      # done, its auto-hedge still working
     work.journal_add("restore", None, {"parents": [p.order_id for p in working],
-                                       "closed": sum(1 for p in state.parents if p.closed)})
+                                       "closed": sum(1 for p in state.parents if p.closed),
+                                       "resent_reports": len(state.unsent_reports)})
+    for report in state.unsent_reports:          # stored before the crash, perhaps never sent
+        work.report(ResentReport(report))
     now = engine.clock.now_ns()
     for parent in working:                       # past due first: nothing trades after its expiry
         if not parent.is_working:

@@ -29,15 +29,17 @@ def entry_crc(seq: int, ts_ns: int, kind: str, session: str | None, payload: str
 
 
 def encode_state(tables: Mapping[str, list[list]], meta: Mapping[str, str],
-                 columns: Mapping[str, tuple[str, ...]] = RECORD_COLUMNS) -> str | None:
-    """The state record of one batch (records per table, router/store/rows.py), or None when it
-    changed nothing."""
+                 columns: Mapping[str, tuple[str, ...]] = RECORD_COLUMNS, reports: list[list] = ()) -> str | None:
+    """The state record of one batch (records per table, router/store/rows.py, and the client
+    reports it released), or None when it changed nothing."""
     doc: dict[str, Any] = {}
     for name, records in tables.items():
         if records:
             doc[name] = {"columns": columns[name], "rows": records}
     if meta:
         doc["meta"] = dict(meta)
+    if reports:
+        doc["reports"] = reports
     return json.dumps(doc, separators=(",", ":")) if doc else None
 
 
@@ -45,6 +47,7 @@ def encode_state(tables: Mapping[str, list[list]], meta: Mapping[str, str],
 class BatchState:
     tables: dict[str, list[Row]]
     meta: dict[str, str]
+    reports: list[list]          # rows.report_record lists
 
 
 def decode_state(text: str) -> BatchState:
@@ -57,10 +60,10 @@ def decode_state(text: str) -> BatchState:
         if part is not None:
             columns = part["columns"]
             tables[name] = [dict(zip(columns, values, strict=True)) for values in part["rows"]]
-    unknown = set(doc) - set(PROJECTED_TABLES) - {"meta"}
+    unknown = set(doc) - set(PROJECTED_TABLES) - {"meta", "reports"}
     if unknown:
         raise ValueError(f"a state record names unknown tables {sorted(unknown)}")
-    return BatchState(tables, {str(k): str(v) for k, v in doc.get("meta", {}).items()})
+    return BatchState(tables, {str(k): str(v) for k, v in doc.get("meta", {}).items()}, doc.get("reports", []))
 
 
 @dataclass(frozen=True)

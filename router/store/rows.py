@@ -11,7 +11,10 @@ from router.domain.commands import AlgoParams
 from router.domain.enums import ChildRole, Liquidity, OrdStatus, OrdType, PendingKind, Side, TimeInForce
 from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
 
-from router.domain.events import JournalEntry
+import typing
+from enum import Enum
+
+from router.domain.events import CLIENT_REPORT_TYPES, ClientReport, JournalEntry
 
 Row = dict[str, Any]
 
@@ -178,3 +181,38 @@ def _pending_from_json(text: str) -> PendingChange:
 def _enum_value(member: OrdType | TimeInForce | None) -> str | None:
     return None if member is None else member.value
 
+
+
+# ---- client reports: kept in the state record of the batch that made them, so that reports
+# committed but perhaps never sent (a crash between the commit and the send) are sent again.
+
+_REPORT_CLASSES = {cls.__name__: cls for cls in CLIENT_REPORT_TYPES}
+_REPORT_GETTERS = {cls: attrgetter(*(f.name for f in fields(cls))) for cls in CLIENT_REPORT_TYPES}
+
+
+def report_record(report: ClientReport) -> list:
+    """[type name, field values...]; str and int enums encode as their values."""
+    return [type(report).__name__, *_REPORT_GETTERS[type(report)](report)]
+
+
+def _field_decoder(hint: Any):
+    if typing.get_origin(hint) is tuple:
+        return tuple
+    options = typing.get_args(hint) or (hint,)
+    for option in options:
+        if isinstance(option, type) and issubclass(option, Enum):
+            return option
+        if typing.get_origin(option) is tuple:
+            return tuple
+    return None
+
+
+_REPORT_DECODERS = {cls: [_field_decoder(hint) for name, hint in typing.get_type_hints(cls).items()]
+                    for cls in CLIENT_REPORT_TYPES}
+
+
+def report_from_record(record: list) -> ClientReport:
+    cls = _REPORT_CLASSES[record[0]]
+    values = [value if decode is None or value is None else decode(value)
+              for decode, value in zip(_REPORT_DECODERS[cls], record[1:], strict=True)]
+    return cls(*values)

@@ -29,17 +29,18 @@ from sqlalchemy.engine import make_url
 from router.domain.orders import ChildOrder, Fill, ParentOrder, RestoredState
 
 from . import schema
-from router.domain.events import JournalEntry
+from router.domain.events import ClientReport, JournalEntry, ResentReport
 from .journal import Damage, JournalCorrupt, decode_state, encode_state, entry_crc, find_damage
 from .projection import WATERMARK, Pending, ProjectionWriter, write_pending
 from .rows import (child_from_row, child_record, fill_from_row, fill_record, journal_from_row, journal_to_row,
-                   parent_from_row, parent_record, position_record)
+                   parent_from_row, parent_record, position_record, report_from_record, report_record)
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 T = TypeVar("T")
 _SCAN_BATCH = 5000
+REPORTS_RELEASED = "reports_released_seq"     # meta: the last batch whose reports all went to FIX
 
 
 class Store:
@@ -91,7 +92,8 @@ class Store:
 
     def commit_batch(self, journal: list[JournalEntry], parents: Iterable[ParentOrder] = (),
                      children: Iterable[ChildOrder] = (), fills: Iterable[Fill] = (),
-                     meta: dict[str, str] | None = None, positions: Iterable[Any] = ()) -> None:
+                     meta: dict[str, str] | None = None, positions: Iterable[Any] = (),
+                     reports: Iterable[ClientReport] = ()) -> None:
         """Append one batch to the journal in one transaction, its state on the last entry; then
         hand the changed rows to the projection. Writes nothing if any part fails. Called by the
         one writer, the engine thread."""
@@ -105,7 +107,8 @@ class Store:
         }
         meta = meta or {}
         rows = [journal_to_row(entry) for entry in journal]
-        state = encode_state(tables, meta)
+        state = encode_state(tables, meta, reports=[report_record(r.report if type(r) is ResentReport else r)
+                                                    for r in reports])
         if state is not None and not rows:
             raise ValueError("a batch that changes state must journal at least one entry to carry it")
         for row in rows:
@@ -244,7 +247,14 @@ class Store:
                 positions=[tuple(row) for row in connection.execute(
                     select(schema.positions).where(schema.positions.c.parent_id.in_(day_ids))
                     .order_by(*schema.positions.primary_key.columns))],
+                unsent_reports=self._unsent_reports(int(meta.get(REPORTS_RELEASED, "0"))),
             )
+
+    def _unsent_reports(self, released_seq: int) -> list[ClientReport]:
+        """Reports of the batches committed after the last one known to be sent: a crash between a
+        commit and its send may have kept them from the client."""
+        return [report_from_record(record) for _, state in self._state_records(from_seq=released_seq + 1)
+                for record in decode_state(state).reports]
 
     # ------------------------------------------------------------------ reading
 

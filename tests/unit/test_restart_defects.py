@@ -131,3 +131,42 @@ def test_day_order_restored_next_morning_expires_before_it_can_trade(tmp_path):
     assert final.status is OrdStatus.EXPIRED and final.cum_qty == 0
     assert not [c for c in second.children("P1") if c.sent_ns >= int(morning.timestamp() * 1e9)]
     assert second.reports("A1")[-1].exec_type is ExecType.EXPIRED
+
+
+class Killed(BaseException):
+    """The process dies: nothing after this point runs."""
+
+
+class DiesAfterCommit:
+    """The store, with a power cut armed between a batch's commit and its send."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.armed = store, False
+
+    def commit_batch(self, *args, **kwargs) -> None:
+        self.store.commit_batch(*args, **kwargs)
+        if self.armed:
+            raise Killed
+
+
+def test_reports_committed_but_never_sent_are_sent_again_after_the_restart(tmp_path):
+    from router.domain.events import ResentReport
+    store = open_store(tmp_path)
+    dying = DiesAfterCommit(store)
+    first = Harness(persistence=dying)
+    first.quote("XCBO", CALL, asks=[(5.00, 10)])
+    dying.armed = True
+    with pytest.raises(Killed):
+        first.new("A1", Side.BUY, 10, 5.00)          # stored, acknowledged to nobody
+    assert not first.reports("A1")
+
+    second, store = restarted(tmp_path, first, store,
+                              before_restore=lambda h: h.quote("XCBO", CALL, asks=[(5.00, 10)]))
+    resent = [r.report for r in second.out if isinstance(r, ResentReport)]
+    assert [(r.cl_ord_id, r.exec_type) for r in resent] == [("A1", ExecType.NEW)]
+    second.settle(0.1)                                # the order goes on: its child was never sent
+    assert second.engine.parents["P1"].status is OrdStatus.FILLED
+
+    second.engine.work.flush()                        # a clean stop's last flush records the send
+    third, _ = restarted(tmp_path, second, store)     # once out, never again
+    assert not [r for r in third.out if isinstance(r, ResentReport)]
