@@ -170,3 +170,27 @@ def test_reports_committed_but_never_sent_are_sent_again_after_the_restart(tmp_p
     second.engine.work.flush()                        # a clean stop's last flush records the send
     third, _ = restarted(tmp_path, second, store)     # once out, never again
     assert not [r for r in third.out if isinstance(r, ResentReport)]
+
+
+def test_tied_day_order_restored_next_morning_expires_before_its_algo_resumes(tmp_path):
+    """The volatility algo resumes by posting at once: it must never see an expired order."""
+    from router.domain.enums import BalanceHandling, LimitType
+    store = open_store(tmp_path)
+    first = Harness(persistence=store)
+    first.quote("XNAS", "AAPL", bids=[(199.99, 50_000)], asks=[(200.01, 50_000)], owner="smm")
+    first.quote("XCBO", CALL, bids=[(4.80, 10)], asks=[(5.20, 10)])
+    first.new("V1", Side.BUY, 10, 4.00, limit_type=LimitType.PRC_DE, balance_handling=BalanceHandling.POST_LIMIT,
+              order_ref_delta=0.5, order_ref_gamma=0.0)
+    first.settle(0.1)
+    assert [c for c in first.children("P1") if c.is_open], "it rests a child"
+    morning = START + timedelta(days=1)
+
+    def market(h: Harness) -> None:
+        h.quote("XNAS", "AAPL", bids=[(199.99, 50_000)], asks=[(200.01, 50_000)], owner="smm")
+        h.quote("XCBO", CALL, bids=[(4.80, 10)], asks=[(3.90, 10)])     # an offer through the limit
+
+    second, _ = restarted(tmp_path, first, store, at=morning, before_restore=market)
+    second.settle(0.1)
+    assert second.engine.parents["P1"].status is OrdStatus.EXPIRED
+    assert not [c for c in second.children("P1") if c.sent_ns >= int(morning.timestamp() * 1e9)]
+    assert second.engine.parents["P1"].cum_qty == 0
