@@ -57,6 +57,14 @@ class SessionCalendar:
         self._memo = (now_ns, close_ns)
         return close_ns
 
+    def previous_close_ns(self, now_ns: int) -> int:
+        """The last weekday close at or before ``now_ns``: where the trading day ``now_ns`` is in
+        began (orders after it belong to the day a restart must remember)."""
+        day = ns_to_datetime(now_ns).astimezone(self.zone).date()
+        while day.weekday() > FRIDAY or self.close_ns_on(day) > now_ns:
+            day -= timedelta(days=1)
+        return self.close_ns_on(day)
+
     def week_close_ns(self, now_ns: int) -> int:
         """The Friday close of the week of the next session."""
         next_close_day = ns_to_datetime(self.next_close_ns(now_ns)).astimezone(self.zone).date()

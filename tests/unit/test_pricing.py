@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from router.market import pricing
 from router.market.dividends import apply_overrides, escrowed_spot, parse_discrete_dividends
 from router.market.pricing import (
     IVFlag, black76, bsm, bsm_price_delta, implied_vol, norm_cdf,
@@ -172,7 +173,7 @@ def test_implied_vol_agrees_with_lets_be_rational() -> None:
     for i in np.flatnonzero(good):
         theirs[i] = lbr.implied_volatility_from_a_transformed_rational_guess(
             undiscounted[i], forward[i], k[i], t[i], 1.0 if c[i] else -1.0)
-    assert np.max(np.abs(ours[good] - theirs[good])) < 1e-8
+    assert np.max(np.abs(ours[good] - theirs[good])) < 1e-9  # 1.3e-10 measured
 
 
 def test_no_nan_anywhere_inside_the_bounds() -> None:
@@ -234,7 +235,8 @@ def test_implied_vol_scalar_and_argument_checks() -> None:
 
 
 def test_large_batches_match_small_ones() -> None:
-    # The kernels run in chunks; a chunk boundary must not change any answer.
+    # The kernels run in chunks (greeks) and blocks (implied vol), and the solver sorts options
+    # by branch within a block; neither a boundary nor the company must change any answer.
     rng = np.random.default_rng(3)
     n = 20_001
     k = SPOT * rng.uniform(0.5, 2.0, n)
@@ -243,10 +245,69 @@ def test_large_batches_match_small_ones() -> None:
     c = rng.random(n) < 0.5
     whole = bsm(SPOT, k, t, v, c, RATE, DIV)
     iv_whole = implied_vol(whole.price, SPOT, k, t, c, RATE, DIV)
-    for i in (0, 8191, 8192, 16384, n - 1):
+    for i in (0, 4095, 4096, 8191, 8192, 16384, n - 1):
         one = bsm(SPOT, k[i], t[i], v[i], c[i], RATE, DIV)
         assert one.price == whole.price[i] and one.theta == whole.theta[i]
         assert implied_vol(one.price, SPOT, k[i], t[i], c[i], RATE, DIV).vol == iv_whole.vol[i]
+    reversed_ = implied_vol(whole.price[::-1], SPOT, k[::-1], t[::-1], c[::-1], RATE, DIV)
+    np.testing.assert_array_equal(reversed_.vol[::-1], iv_whole.vol)
+
+
+def test_implied_vol_input_kinds_agree_and_compile_once() -> None:
+    # Scalars, lists, ints, read-only, strided and 2-d inputs all reach the compiled solver as
+    # one signature (a second one would cost seconds of compiling), with the same answers.
+    k = np.array([80.0, 95.0, 100.0, 105.0, 120.0, 150.0])
+    c = np.array([False, False, True, True, True, False])
+    t = np.full(6, 0.75)
+    price = bsm(SPOT, k, t, 0.3, c, RATE, DIV).price
+    expected = implied_vol(price, np.full(6, SPOT), k, t, c, np.full(6, RATE), np.full(6, DIV)).vol
+    np.testing.assert_allclose(expected, 0.3, rtol=1e-12)
+    strided = np.empty(12)
+    strided[::2] = k
+    read_only = price.copy()
+    read_only.flags.writeable = False
+    variants = [
+        implied_vol(price, SPOT, k, t, c, RATE, DIV).vol,
+        implied_vol(list(price), int(SPOT), list(k), 0.75, list(c), RATE, DIV).vol,
+        implied_vol(read_only, SPOT, strided[::2], t, c.astype(int), RATE, DIV).vol,
+        implied_vol(price.reshape(2, 3), SPOT, k.reshape(2, 3), t.reshape(2, 3), c.reshape(2, 3),
+                    RATE, DIV).vol.ravel(),
+    ]
+    for vol in variants:
+        np.testing.assert_array_equal(vol, expected)
+    assert len(pricing._iv_loop.signatures) == 1
+
+
+def test_prices_at_the_callers_intrinsic_are_zero_vol() -> None:
+    # The bounds use numpy's exp, as callers do: a discounted intrinsic value computed with
+    # numpy is exactly the lower bound (vol 0), however much S·e^{-qT} - K·e^{-rT} cancels.
+    rng = np.random.default_rng(5)
+    n = 5000
+    spot = rng.uniform(10.0, 500.0, n)
+    k = spot * rng.uniform(0.5, 1.5, n)
+    t = rng.uniform(0.01, 3.0, n)
+    r, q = rng.uniform(-0.01, 0.08, n), rng.uniform(0.0, 0.05, n)
+    c = rng.random(n) < 0.5
+    s_pv, k_pv = spot * np.exp(-q * t), k * np.exp(-r * t)
+    intrinsic = np.where(c, s_pv - k_pv, k_pv - s_pv)
+    itm = intrinsic > 0.0
+    result = implied_vol(intrinsic[itm], spot[itm], k[itm], t[itm], c[itm], r[itm], q[itm])
+    assert np.all(result.flag == IVFlag.OK)
+    np.testing.assert_array_equal(result.vol, 0.0)
+    below = implied_vol(intrinsic[itm] * (1.0 - 1e-9), spot[itm], k[itm], t[itm], c[itm], r[itm], q[itm])
+    assert np.all(below.flag == IVFlag.BELOW_INTRINSIC)
+
+
+def test_implied_vol_near_underflow_stays_finite() -> None:
+    # Normalised time values down to the subnormals go through the bracketed fallback.
+    strikes = np.array([20.0, 25.0, 400.0, 500.0])
+    is_call = np.array([False, False, True, True])
+    for price in (1e-200, 1e-300, 1e-310):
+        result = implied_vol(price, SPOT, strikes, 0.5, is_call, RATE, DIV)
+        assert np.all(result.flag == IVFlag.OK)
+        assert np.all(np.isfinite(result.vol)) and np.all(result.vol > 0.0)
+        back = bsm(SPOT, strikes, 0.5, result.vol, is_call, RATE, DIV).price
+        np.testing.assert_allclose(back, price, rtol=1e-6)
 
 
 # --- overrides -----------------------------------------------------------------------------

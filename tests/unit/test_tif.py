@@ -184,3 +184,15 @@ def test_opg_close_and_fok_are_refused(tif):
 @pytest.mark.parametrize("tif", [None, TimeInForce.DAY, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.GTD])
 def test_worked_time_in_force_is_accepted(tif):
     assert unsupported_time_in_force(tif) is None
+
+
+def test_the_trading_day_begins_at_the_previous_weekday_close():
+    calendar = SessionCalendar()
+    tuesday_close = datetime_to_ns(datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc))      # 16:00 New York
+    assert calendar.previous_close_ns(tuesday_close + 1) == tuesday_close
+    assert calendar.previous_close_ns(tuesday_close) == tuesday_close
+    wednesday_noon = datetime_to_ns(datetime(2026, 11, 25, 17, 0, tzinfo=timezone.utc))
+    assert calendar.previous_close_ns(wednesday_noon) == tuesday_close
+    friday_close = datetime_to_ns(datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc))
+    monday_morning = datetime_to_ns(datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc))
+    assert calendar.previous_close_ns(monday_morning) == friday_close       # the weekend is Monday's day
