@@ -85,6 +85,17 @@ def build_message(msg_type: str, body: list[tuple[int, str]]) -> fix.Message:
     return message
 
 
+def _header(pairs: list[tuple[int, str]]) -> tuple[str | None, str | None]:
+    """MsgType (35) and MsgSeqNum (34): QuickFIX writes the header first (8, 9, 35, 49, 56, 34, 52...)."""
+    msg_type = seq_num = None
+    for tag, value in pairs[:10]:
+        if tag == 35:
+            msg_type = value
+        elif tag == 34:
+            seq_num = value
+    return msg_type, seq_num
+
+
 class RouterApplication(fix.Application):
     def __init__(self, post: Callable[[ClientRequest], None], accounts_by_session: dict[str, str],
                  accounts: Accounts) -> None:
@@ -142,23 +153,27 @@ class RouterApplication(fix.Application):
             log.exception("fromAdmin failed")
 
     def fromApp(self, message, sessionID):
+        """The message's own string, split once, straight into the engine's command: reading
+        fields through QuickFIX costs about a microsecond each, the whole string half of one."""
         try:
             raw = message.toString()
             pairs = split_fields(raw)
-            header = dict(pairs[:8])          # BeginString, BodyLength, MsgType, ... lead the message
-            msg_type = header.get(35) or message.getHeader().getField(35)
+            msg_type, seq_num = _header(pairs)
+            if msg_type is None:
+                msg_type = message.getHeader().getField(35)
         except Exception as exc:
             log.exception("fromApp: unreadable message")
             self._reply_business_reject(sessionID, "", f"unreadable message: {exc}")
             return
         if msg_type not in SUPPORTED_MSG_TYPES:
             raise fix.UnsupportedMessageType()
-        key = sessionID.toString()
         try:
-            seq_num = header.get(34) or message.getHeader().getField(34)
+            key = sessionID.toString()
+            if seq_num is None:
+                seq_num = message.getHeader().getField(34)
             self._post(decode(msg_type, pairs, key, self.account_of(key), int(seq_num), raw))
         except Exception as exc:
-            log.exception("fromApp failed on %s", message.toString().replace("\x01", "|"))
+            log.exception("fromApp failed on %s", raw.replace("\x01", "|"))
             self._reply_business_reject(sessionID, msg_type, f"could not process message: {exc}")
 
     def _reply_business_reject(self, sessionID, msg_type: str, text: str) -> None:

@@ -8,10 +8,10 @@ business rules.
 """
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timezone
 from decimal import Decimal
-
-from pydantic import ValidationError
+from enum import Enum
 
 from router.clock import NANOS_PER_SECOND, ns_to_datetime
 from router.domain.commands import (AlgoParams, CancelOrder, ClientRequest, CommandError, InstrumentSpec, MassCancel,
@@ -25,6 +25,16 @@ from router.market.dividends import parse_discrete_dividends
 
 SOH = "\x01"
 SUPPORTED_MSG_TYPES = frozenset({"D", "F", "G", "H", "q", "AB", "AC"})
+_CACHE_LIMIT = 4096          # distinct algo-tag sets, symbols and timestamps remembered by the decoder
+
+
+def member(enum: type[Enum], value):
+    """``enum(value)`` by dictionary lookup, with Enum's own error."""
+    found = enum._value2member_map_.get(value)
+    if found is None:
+        raise ValueError(f"{value!r} is not a valid {enum.__name__}")
+    return found
+
 
 def _yes_no(value: str) -> bool:
     if value not in ("Y", "N"):
@@ -32,43 +42,54 @@ def _yes_no(value: str) -> bool:
     return value == "Y"
 
 
+def _finite(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def _int_enum(enum):
+    return lambda value: member(enum, int(value))
+
+
 # Custom tags decoded into AlgoParams fields; every other 5000+ tag is kept verbatim in ``extra``.
 _ALGO_TAGS = {
-    5094: ("order_handling", lambda v: OrderHandling(int(v))),
-    5096: ("balance_handling", lambda v: BalanceHandling(int(v))),
-    5098: ("limit_type", lambda v: LimitType(int(v))),
-    5100: ("take_limit_class", lambda v: LimitClass(int(v))),
-    5102: ("make_limit_class", lambda v: LimitClass(int(v))),
+    5094: ("order_handling", _int_enum(OrderHandling)),
+    5096: ("balance_handling", _int_enum(BalanceHandling)),
+    5098: ("limit_type", _int_enum(LimitType)),
+    5100: ("take_limit_class", _int_enum(LimitClass)),
+    5102: ("make_limit_class", _int_enum(LimitClass)),
     5082: ("exchanges", lambda v: tuple(x.strip().upper() for x in v.split(",") if x.strip())),
     5080: ("max_child_orders", int),
     5044: ("active_size", int),
     5084: ("sr_time_in_force", SRTimeInForce.parse),
     5086: ("order_duration_s", int),
     5088: ("good_till", lambda v: parse_utc(v)),
-    5116: ("vol_limit", float),
-    5106: ("order_prc_limit", float),
-    5126: ("order_prc_offset", float),
+    5116: ("vol_limit", _finite),
+    5106: ("order_prc_limit", _finite),
+    5126: ("order_prc_offset", _finite),
     5034: ("strategy", str),
-    5118: ("rate_override", float),
-    5120: ("sdiv_override", float),
+    5118: ("rate_override", _finite),
+    5120: ("sdiv_override", _finite),
     5122: ("ddiv_override", lambda v: _discrete_dividends(v)),
     5124: ("override_code", str),
-    5140: ("take_surface_prc_offset", float),
-    5142: ("take_surface_vol_offset", float),
-    5144: ("make_surface_prc_offset", float),
-    5146: ("make_surface_vol_offset", float),
-    5108: ("order_ref_uprc", float),
-    5110: ("order_ref_delta", float),
-    5112: ("order_ref_gamma", float),
-    5114: ("order_ref_theta", float),
+    5140: ("take_surface_prc_offset", _finite),
+    5142: ("take_surface_vol_offset", _finite),
+    5144: ("make_surface_prc_offset", _finite),
+    5146: ("make_surface_vol_offset", _finite),
+    5108: ("order_ref_uprc", _finite),
+    5110: ("order_ref_delta", _finite),
+    5112: ("order_ref_gamma", _finite),
+    5114: ("order_ref_theta", _finite),
     5072: ("cxl_uprc_range", _yes_no),
-    5074: ("min_ubid", float),
-    5076: ("max_uask", float),
-    5078: ("min_option_px", float),
-    5152: ("auto_hedge", HedgeMode),
+    5074: ("min_ubid", _finite),
+    5076: ("max_uask", _finite),
+    5078: ("min_option_px", _finite),
+    5152: ("auto_hedge", lambda v: member(HedgeMode, v)),
     5010: ("alt_auto_hedge_id", str),
-    5172: ("short_sale_flag", lambda v: ShortSaleFlag(int(v))),
-    5090: ("start_type", lambda v: StartType(int(v))),
+    5172: ("short_sale_flag", _int_enum(ShortSaleFlag)),
+    5090: ("start_type", _int_enum(StartType)),
     5056: ("slice_count", int),
     5104: ("take_reach", int),
 }
@@ -99,6 +120,21 @@ def parse_utc(value: str) -> datetime:
                     int(value[15:17]), micros, tzinfo=timezone.utc)
 
 
+_last_utc: tuple[str, datetime] = ("", datetime.min)
+
+
+def _parse_utc_cached(value: str) -> datetime:
+    """parse_utc, remembering the last stamp: a client's orders share their TransactTime's text
+    for a millisecond at least. One tuple, swapped whole: safe across the acceptor's threads."""
+    global _last_utc
+    last = _last_utc
+    if last[0] == value:
+        return last[1]
+    moment = parse_utc(value)
+    _last_utc = (value, moment)
+    return moment
+
+
 def parse_local_date(value: str) -> date:
     """FIX LocalMktDate: YYYYMMDD."""
     if len(value) != 8 or not value.isdigit():
@@ -118,12 +154,23 @@ def format_utc(ns: int) -> str:
 _second_cache: list = [None, ""]
 
 
+_TAG_NUMBERS: dict[str, int] = {}
+
+
 def split_fields(raw: str) -> list[tuple[int, str]]:
+    """(tag, value) pairs of a message string, in order. Tag numbers come from a table: int() of
+    every tag was most of the cost."""
+    numbers = _TAG_NUMBERS
     pairs = []
     for part in raw.split(SOH):
         if part:
             tag, _, value = part.partition("=")
-            pairs.append((int(tag), value))
+            number = numbers.get(tag)
+            if number is None:
+                number = int(tag)
+                if len(numbers) < _CACHE_LIMIT:
+                    numbers[tag] = number
+            pairs.append((number, value))
     return pairs
 
 
@@ -137,8 +184,14 @@ def _qty(value: str | None, name: str = "OrderQty") -> int | None:
     return int(number)
 
 
-def _instrument(fields: dict[int, str], prefix_tags=(55, 541, 202, 201, 461, 167, 200, 205)) -> InstrumentSpec:
+_INSTRUMENT_TAGS = (55, 541, 202, 201, 461, 167, 200, 205)
+_BY_SYMBOL: dict[str, InstrumentSpec] = {}
+
+
+def _instrument(fields: dict[int, str], prefix_tags=_INSTRUMENT_TAGS) -> InstrumentSpec:
     sym, maturity, strike, put_call_tag, cfi, sec_type, month_year, day = (fields.get(t) for t in prefix_tags)
+    if sym is not None and maturity is strike is put_call_tag is cfi is sec_type is month_year is None:
+        return _symbol_only(sym)
     put_call = None
     if put_call_tag is not None:
         put_call = "C" if put_call_tag == "1" else "P"
@@ -150,12 +203,35 @@ def _instrument(fields: dict[int, str], prefix_tags=(55, 541, 202, 201, 461, 167
                           put_call=put_call, security_type=sec_type)
 
 
-def _algo(fields: dict[int, str]) -> AlgoParams:
+def _symbol_only(symbol: str) -> InstrumentSpec:
+    spec = _BY_SYMBOL.get(symbol)
+    if spec is None:
+        if len(_BY_SYMBOL) >= _CACHE_LIMIT:
+            _BY_SYMBOL.clear()
+        spec = _BY_SYMBOL[symbol] = InstrumentSpec(symbol=symbol)
+    return spec
+
+
+_ALGO_CACHE: dict[tuple, AlgoParams] = {}
+
+
+def _algo(pairs: list[tuple[int, str]]) -> AlgoParams:
+    """The custom tags as AlgoParams. A client sends the same few tag sets over and over, and
+    AlgoParams is immutable: one instance per distinct set (the store caches its JSON by identity)."""
+    key = tuple(pair for pair in pairs if pair[0] >= 5000)
+    algo = _ALGO_CACHE.get(key)
+    if algo is None:
+        algo = _build_algo(key)
+        if len(_ALGO_CACHE) >= _CACHE_LIMIT:
+            _ALGO_CACHE.clear()
+        _ALGO_CACHE[key] = algo
+    return algo
+
+
+def _build_algo(custom: tuple[tuple[int, str], ...]) -> AlgoParams:
     values: dict = {}
     extra: dict[int, str] = {}
-    for tag, value in fields.items():
-        if tag < 5000:
-            continue
+    for tag, value in dict(custom).items():          # the last of a repeated tag wins
         known = _ALGO_TAGS.get(tag)
         if known is None:
             extra[tag] = value
@@ -163,20 +239,21 @@ def _algo(fields: dict[int, str]) -> AlgoParams:
             name, convert = known
             try:
                 values[name] = convert(value)
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise DecodeError(f"tag {tag} has unusable value {value!r}") from None
     return AlgoParams(**values, extra=extra)
 
 
 def _transact_time(fields: dict[int, str]) -> datetime | None:
     value = fields.get(60)
-    return parse_utc(value) if value else None
+    return _parse_utc_cached(value) if value else None
 
 
-def _expiry(fields: dict[int, str]) -> dict:
+def _expiry(fields: dict[int, str]) -> tuple[datetime | None, date | None]:
     """ExpireTime (126) and ExpireDate (432), for a GTD order or a replace to GTD."""
-    return {"expire_time": _tag_value(fields, 126, "ExpireTime", parse_utc),
-            "expire_date": _tag_value(fields, 432, "ExpireDate", parse_local_date)}
+    if 126 not in fields and 432 not in fields:
+        return None, None
+    return (_tag_value(fields, 126, "ExpireTime", parse_utc), _tag_value(fields, 432, "ExpireDate", parse_local_date))
 
 
 def _tag_value(fields: dict[int, str], tag: int, name: str, convert):
@@ -189,16 +266,9 @@ def _tag_value(fields: dict[int, str], tag: int, name: str, convert):
         raise DecodeError(f"{name} ({tag}) has unusable value {value!r}") from None
 
 
-def _from_validation(error: ValidationError) -> DecodeError:
-    for detail in error.errors():
-        original = (detail.get("ctx") or {}).get("error")
-        if isinstance(original, CommandError):
-            return DecodeError(original.text, original.ord_rej_reason, original.sr_reject_code)
-    detail = error.errors()[0]
-    text = str(detail.get("msg", "invalid order")).removeprefix("Value error, ")
-    where = ".".join(str(x) for x in detail.get("loc", ()))
-    code = SRRejectCode.BAD_VOL_PX if "OrderVolLimit" in text else SRRejectCode.SYS_REJECT
-    return DecodeError(text if "OrderVolLimit" in text else f"{where}: {text}", int(OrdRejReason.OTHER), int(code))
+def _price(fields: dict[int, str]) -> float | None:
+    value = fields.get(44)
+    return None if value is None else float(value)
 
 
 def decode(msg_type: str, pairs: list[tuple[int, str]], session: str, account: str,
@@ -208,12 +278,12 @@ def decode(msg_type: str, pairs: list[tuple[int, str]], session: str, account: s
     fields = dict(pairs)
     try:
         command = _decode_command(msg_type, fields, pairs)
-    except ValidationError as exc:
-        err = _from_validation(exc)
-        return _rejected(msg_type, fields, session, account, seq_num, err, raw)
+    except CommandError as err:
+        return _rejected(msg_type, fields, session, account, seq_num,
+                         DecodeError(err.text, int(err.ord_rej_reason), int(err.sr_reject_code)), raw)
     except DecodeError as err:
         return _rejected(msg_type, fields, session, account, seq_num, err, raw)
-    except (ValueError, KeyError, OverflowError) as exc:
+    except (ValueError, KeyError, OverflowError, TypeError) as exc:
         return _rejected(msg_type, fields, session, account, seq_num, DecodeError(f"could not decode: {exc}"), raw)
     return ClientRequest(session, account, msg_type, seq_num, command, raw=raw)
 
@@ -243,22 +313,28 @@ def _safe_float(value: str | None) -> float | None:
         return None
 
 
+def _new_order(fields: dict[int, str], pairs: list[tuple[int, str]]) -> NewOrder:
+    expire_time, expire_date = _expiry(fields)
+    return NewOrder(cl_ord_id=fields[11], account=fields.get(1), instrument=_instrument(fields),
+                    side=member(Side, fields[54]), qty=_qty(fields.get(38)) or 0,
+                    ord_type=member(OrdType, fields.get(40, "2")), price=_price(fields),
+                    time_in_force=member(TimeInForce, fields.get(59, "0")), expire_time=expire_time,
+                    expire_date=expire_date, transact_time=_transact_time(fields), algo=_algo(pairs))
+
+
 def _decode_command(msg_type: str, fields: dict[int, str], pairs: list[tuple[int, str]]):
     if msg_type == "D":
-        return NewOrder(
-            cl_ord_id=fields[11], account=fields.get(1), instrument=_instrument(fields), side=Side(fields[54]),
-            qty=_qty(fields.get(38)) or 0, ord_type=OrdType(fields.get(40, "2")),
-            price=float(fields[44]) if 44 in fields else None, time_in_force=TimeInForce(fields.get(59, "0")),
-            **_expiry(fields), transact_time=_transact_time(fields), algo=_algo(fields))
+        return _new_order(fields, pairs)
     if msg_type == "F":
         return CancelOrder(cl_ord_id=fields[11], orig_cl_ord_id=fields.get(41), order_id=fields.get(37),
                            transact_time=_transact_time(fields))
     if msg_type == "G":
+        expire_time, expire_date = _expiry(fields)
         return ReplaceOrder(cl_ord_id=fields[11], orig_cl_ord_id=fields.get(41), order_id=fields.get(37),
-                            qty=_qty(fields.get(38)), price=float(fields[44]) if 44 in fields else None,
-                            ord_type=OrdType(fields[40]) if 40 in fields else None,
-                            time_in_force=TimeInForce(fields[59]) if 59 in fields else None,
-                            **_expiry(fields), transact_time=_transact_time(fields))
+                            qty=_qty(fields.get(38)), price=_price(fields),
+                            ord_type=member(OrdType, fields[40]) if 40 in fields else None,
+                            time_in_force=member(TimeInForce, fields[59]) if 59 in fields else None,
+                            expire_time=expire_time, expire_date=expire_date, transact_time=_transact_time(fields))
     if msg_type == "H":
         return OrderStatusQuery(cl_ord_id=fields.get(11), order_id=fields.get(37))
     if msg_type == "q":
@@ -269,10 +345,9 @@ def _decode_command(msg_type: str, fields: dict[int, str], pairs: list[tuple[int
                           underlying=fields.get(311) or fields.get(55), transact_time=_transact_time(fields))
     if msg_type in ("AB", "AC"):
         return NewMultilegOrder(
-            cl_ord_id=fields[11], account=fields.get(1), qty=_qty(fields.get(38)) or 0,
-            price=float(fields[44]) if 44 in fields else None,
-            ord_type=OrdType(fields[40]) if 40 in fields else None, legs=_legs(pairs),
-            transact_time=_transact_time(fields), algo=_algo(fields),
+            cl_ord_id=fields[11], account=fields.get(1), qty=_qty(fields.get(38)) or 0, price=_price(fields),
+            ord_type=member(OrdType, fields[40]) if 40 in fields else None, legs=_legs(pairs),
+            transact_time=_transact_time(fields), algo=_algo(pairs),
             replaces=fields.get(41) if msg_type == "AC" else None)
     raise DecodeError(f"unsupported message type {msg_type}")
 
@@ -288,7 +363,7 @@ def _legs(pairs: list[tuple[int, str]]) -> tuple[MultilegLeg, ...]:
     out = []
     for index, leg in enumerate(legs, 1):
         spec = _instrument(leg, (600, 611, 612, 99999, 608, 609, 610, 99998))
-        out.append(MultilegLeg(ref_id=leg.get(654, str(index)), instrument=spec, side=Side(leg.get(624, "1")),
+        out.append(MultilegLeg(ref_id=leg.get(654, str(index)), instrument=spec, side=member(Side, leg.get(624, "1")),
                                ratio=int(float(leg.get(623, "1")))))
     return tuple(out)
 
@@ -299,9 +374,11 @@ def format_price(value: float) -> str:
     """A price as plain decimal text: no exponent, no trailing zeros, and 15 significant digits,
     which give back every price a client can write in a double (BTC options trade above $10,000)
     while dropping the float noise of an average (5.050000000000001 -> 5.05)."""
-    text = format(Decimal(f"{value:.15g}"), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
+    text = f"{value:.15g}"
+    if "e" in text or "n" in text:                      # exponent form (or inf/nan): spell it out
+        text = format(Decimal(text), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 

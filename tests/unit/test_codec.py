@@ -11,7 +11,7 @@ import quickfix as fix
 from router.domain.enums import (ChildRole, CxlRejResponseTo, ExecType, HedgeMode, LimitType, Liquidity, OrderHandling,
                                  OrdStatus, ShortSaleFlag, Side, SRTimeInForce, StartType, TimeInForce)
 from router.domain.events import CancelRejectReport, ExecReport, MassCancelReportOut
-from router.fix.codec import decode, encode, format_utc, parse_utc
+from router.fix.codec import decode, encode, format_utc, parse_utc, split_fields
 
 NOW = "20261120-15:00:00.000"
 DICTIONARY = Path(__file__).resolve().parents[2] / "fix_specs" / "FIX44.xml"
@@ -261,3 +261,40 @@ def test_replace_to_gtd_carries_expire_time_and_date():
 def test_unusable_expiry_is_rejected_naming_the_tag(tag, value, name):
     request = new_order((59, "6"), (tag, value))
     assert request.command is None and request.reject_text == f"{name} has unusable value {value!r}"
+
+
+# ---- the hot path: one AlgoParams per tag set, fast splitting, rules still rejected
+
+def test_orders_with_the_same_custom_tags_share_one_algo_params():
+    first = new_order((5094, "1"), (5096, "0"), (5999, "x")).command.algo
+    assert new_order((5094, "1"), (5096, "0"), (5999, "x")).command.algo is first
+    other = new_order((5094, "1"), (5096, "0"), (5999, "y")).command.algo
+    assert other is not first and other.extra == {5999: "y"}
+    assert first.model_fields_set == {"order_handling", "balance_handling", "extra"}
+
+
+def test_split_fields_keeps_order_and_repeats():
+    raw = wire("D", [(11, "C1"), (5082, "XCBO,ARCO"), (58, "a=b"), (11, "C2")])
+    pairs = split_fields(raw)
+    assert pairs[0] == (8, "FIX.4.4") and pairs[2] == (35, "D")
+    assert (58, "a=b") in pairs and [v for t, v in pairs if t == 11] == ["C1", "C2"] and pairs[-1][0] == 10
+
+
+@pytest.mark.parametrize("tag,value", [(5116, "inf"), (5126, "nan"), (5074, "-inf")])
+def test_a_non_finite_custom_number_is_rejected_naming_the_tag(tag, value):
+    request = new_order((tag, value))
+    assert request.command is None and request.reject_text == f"tag {tag} has unusable value {value!r}"
+
+
+@pytest.mark.parametrize("extra,needle", [((5080, "0"), "MaxChildOrders (5080) 0 must be at least 1"),
+                                          ((5044, "-2"), "ActiveOrderSize (5044) -2 must be at least 1"),
+                                          ((11, "X" * 65), "ClOrdID (11) must be 1-64 characters, got 65")])
+def test_field_rules_are_rejects_naming_the_tag(extra, needle):
+    request = new_order(extra)
+    assert request.command is None and request.reject_text == needle and request.sr_reject_code == 12
+
+
+def test_format_price_spells_out_small_and_large_prices():
+    from router.fix.codec import format_price
+    assert [format_price(v) for v in (0.0, -0.0, 50.0, 5.050000000000001, 1e-05, 1.5e16, 12345.678)] == \
+        ["0", "0", "50", "5.05", "0.00001", "15000000000000000", "12345.678"]
