@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--points", default=",".join(faults.POINTS))
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    totals = {"runs": 0, "killed": 0, "recovered": 0, "failed": 0}
+    totals = {"runs": 0, "killed": 0, "recovered": 0, "failed": 0, "poss_resend": 0}
     per_point: dict[str, int] = {}
     started = time.monotonic()
     for point in args.points.split(","):
@@ -42,10 +42,12 @@ def main() -> None:
             totals["killed"] += result.killed
             totals["recovered"] += result.ok
             totals["failed"] += not result.ok
+            totals["poss_resend"] += result.poss_resend
             per_point[point] += result.ok
             status = "recovered" if result.ok else "FAILED"
             print(f"{point:18} run {run + 1:>2} visit {nth:>2} seed {seed:>10}: {status}; {result.orders} orders, "
-                  f"{result.fills} fills, {result.resent} resend requests", flush=True)
+                  f"{result.fills} fills, {result.resent} resend requests, {result.poss_resend} reports resent "
+                  f"from the journal", flush=True)
             for problem in result.problems:
                 print(f"    {problem}", flush=True)
     print(f"{totals['runs']} runs in {time.monotonic() - started:.0f} s")

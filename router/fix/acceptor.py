@@ -14,7 +14,7 @@ from typing import Callable
 import quickfix as fix
 
 from router.config import Accounts
-from router.domain.events import ClientReport
+from router.domain.events import ClientReport, ResentReport
 from router.domain.commands import ClientRequest
 
 from .codec import SUPPORTED_MSG_TYPES, decode, encode, split_fields
@@ -185,13 +185,19 @@ class RouterApplication(fix.Application):
 
     # ---- the engine's report sink
 
-    def send(self, report: ClientReport) -> None:
+    def send(self, report: ClientReport | ResentReport) -> None:
+        resent = type(report) is ResentReport
+        if resent:
+            report = report.report
         session_id = self.sessions.get(report.session)
         if session_id is None:
             log.error("report for unknown session %s dropped: %r", report.session, report)
             return
         msg_type, body = encode(report)
-        fix.Session.sendToTarget(build_message(msg_type, body), session_id)
+        message = build_message(msg_type, body)
+        if resent:          # stored before a crash, perhaps sent already: the client checks its ExecID
+            message.getHeader().setField(fix.PossResend(True))
+        fix.Session.sendToTarget(message, session_id)
 
 
 class Acceptor:

@@ -148,6 +148,7 @@ class ResumingClient(FixClient):
         self.expected_in = 1
         self.seen_in: set[int] = set()
         self.gaps_filled = 0
+        self.poss_resend = 0                  # reports the router sent again after its restart (97=Y)
         self.logon_seq: list[int] = []
 
     def connect(self, reset: bool = False) -> "ResumingClient":
@@ -169,6 +170,8 @@ class ResumingClient(FixClient):
             seq = int(message.get(34))
             msg_type = message.get(35)
             poss_dup = message.get(43) == b"Y"
+            if message.get(97) == b"Y":
+                self.poss_resend += 1
             if msg_type == b"A":
                 self.logon_seq.append(seq)
             if msg_type == b"4":                          # SequenceReset (gap fill): next is 36
@@ -230,7 +233,8 @@ class RunResult:
     problems: list[str]
     orders: int
     fills: int
-    resent: int
+    resent: int               # ResendRequests the client had to send
+    poss_resend: int = 0      # reports the router sent again from its journal (97=Y)
 
     @property
     def ok(self) -> bool:
@@ -353,7 +357,7 @@ def run_once(work: Path, point: str, nth: int, seed: int) -> RunResult:
         router = None
         problems += _check_exchange_and_store(work, exchange)
         return RunResult(point, nth, True, problems, len(workload.views),
-                         sum(len(v.trades) for v in workload.views.values()), client.gaps_filled)
+                         sum(len(v.trades) for v in workload.views.values()), client.gaps_filled, client.poss_resend)
     finally:
         if router is not None:
             router.stop()
