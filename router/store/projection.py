@@ -1,17 +1,20 @@
 """Projections: the parents, children, fills, positions and meta tables, written behind the
 journal.
 
-The engine's commit appends to the journal only; the rows its batch changed are handed here.
-With an interval the writer thread conflates them (the last state of each row wins) and writes
-them every ``interval_s`` in one transaction that also moves the watermark ``projected_seq``;
-without one (tests, replays) they are written at once, on the caller's thread. A crash loses
-at most the unwritten rows, never the truth: start-up replays the journal after the watermark
+The engine's commit appends to the journal only. The router runs a projection process that
+every ``interval_s`` folds the journal's state records after the watermark ``projected_seq``
+(the last state of each row wins) and upserts them, moving the watermark last; tests, replays
+and tools write each batch's rows right after its commit instead. A crash loses at most rows
+not yet written, never the truth: start-up replays the journal after the watermark
 (Store.catch_up), and every write is an idempotent upsert, so replaying twice is harmless.
 """
 from __future__ import annotations
 
 import logging
-import threading
+import os
+import select
+import subprocess
+import sys
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import Connection, Engine
@@ -52,82 +55,97 @@ class Pending:
         return self.seq > 0
 
 
-def write_pending(connection: Connection, pending: Pending, write: TableWriter) -> None:
-    """One transaction's worth: every table, then the watermark."""
-    for name, rows in pending.tables.items():
-        if rows:
-            write(connection, name, [record_to_row(name, row) for row in rows.values()])
-    write(connection, "meta", [{"key": k, "value": v} for k, v in {**pending.meta,
-                                                                  WATERMARK: str(pending.seq)}.items()])
+CHUNK_ROWS = 500       # rows per projection transaction: how long the journal's writer may wait
 
 
-class ProjectionWriter:
-    def __init__(self, engine: Engine, write: TableWriter, interval_s: float | None) -> None:
+def write_pending(connection: Connection, pending: Pending, write: TableWriter,
+                  transaction: Callable[[], Any] | None = None) -> None:
+    """Every table, then the meta rows and the watermark last. With ``transaction`` (a context
+    manager factory), each chunk of CHUNK_ROWS rows is a transaction of its own, so a writer
+    waiting on SQLite's one write lock waits for one chunk, not the whole projection; a crash
+    between chunks leaves rows newer than the watermark, which replaying the journal after the
+    watermark makes right. Without it, the caller's one transaction holds everything."""
+    parts = [(name, [record_to_row(name, row) for row in rows.values()]) for name, rows in pending.tables.items()
+             if rows]
+    parts.append(("meta", [{"key": k, "value": v} for k, v in {**pending.meta, WATERMARK: str(pending.seq)}.items()]))
+    for name, rows in parts:
+        for start in range(0, len(rows), CHUNK_ROWS if transaction is not None else max(len(rows), 1)):
+            chunk = rows[start:start + CHUNK_ROWS] if transaction is not None else rows
+            if transaction is None:
+                write(connection, name, chunk)
+            else:
+                with transaction():
+                    write(connection, name, chunk)
+
+
+class InlineProjection:
+    """Writes each batch's rows right after its journal commit, on the committing thread (tests,
+    replays, tools)."""
+
+    def __init__(self, engine: Engine, write: TableWriter) -> None:
         self._engine = engine
         self._write = write
-        self._interval_s = interval_s
-        self._pending = Pending()
-        self._submitted: list[tuple[int, str]] = []   # (seq, state record) not yet decoded
-        self._lock = threading.Lock()           # guards _pending and _submitted
-        self._writing = threading.Lock()        # one projection transaction at a time
-        self._wake = threading.Event()
-        self._closed = False
         self._connection: Connection | None = None
-        self._thread: threading.Thread | None = None
-        self.failures = 0
-        if interval_s is not None:
-            self._thread = threading.Thread(target=self._run, name="projection", daemon=True)
-            self._thread.start()
 
     def submit(self, seq: int, state: str) -> None:
-        """Called after the journal commit of the batch whose state record this is. The record is
-        decoded here, off the engine's path when there is a writer thread: the projection is
-        written from the journal's own text, as start-up's catch-up writes it."""
-        with self._lock:
-            self._submitted.append((seq, state))
-        if self._thread is None:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write everything submitted so far, now."""
-        with self._writing:
-            with self._lock:
-                pending, self._pending = self._pending, Pending()
-                submitted, self._submitted = self._submitted, []
-            for seq, state in submitted:
-                batch = decode_state(state)
-                pending.add(seq, batch.tables, batch.meta)
-            if not pending:
-                return
-            try:
-                if self._connection is None:
-                    self._connection = self._engine.connect()
-                with self._connection.begin():
-                    write_pending(self._connection, pending, self._write)
-            except Exception:
-                self.failures += 1
-                with self._lock:             # keep them, newer rows first: the next flush retries
-                    pending.add(self._pending.seq, {n: list(r.values()) for n, r in self._pending.tables.items()},
-                                self._pending.meta)
-                    self._pending = pending
-                raise
-
-    def _run(self) -> None:
-        while not self._closed:
-            self._wake.wait(self._interval_s)
-            try:
-                self.flush()
-            except Exception:
-                log.exception("projection write failed; the rows stay queued and the journal has them")
+        batch = decode_state(state)
+        pending = Pending()
+        pending.add(seq, batch.tables, batch.meta)
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        with self._connection.begin():
+            write_pending(self._connection, pending, self._write)
 
     def close(self) -> None:
-        self._closed = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(5.0)
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class ProjectionProcess:
+    """Catches the projection up with the journal every ``interval_s``, in a process of its own
+    (``python -m router.store.projector``): the engine's commit is the journal append alone, and
+    none of the projection's decoding and writing competes with the engine thread for the
+    interpreter lock (as a thread did: p99 of a 64-event commit went from ~1 ms to ~20 ms). It
+    reads the journal from the database, so it needs nothing from the engine; it stops when its
+    standard input closes (told to, or the process that started it is gone), after one last
+    catch-up."""
+
+    def __init__(self, url: str, interval_s: float) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "router.store.projector", "--interval", str(interval_s)],
+            stdin=subprocess.PIPE, env={**os.environ, URL_VARIABLE: url})   # a URL may hold a password
+
+    def submit(self, seq: int, state: str) -> None:
+        pass                                   # it reads the journal itself
+
+    def close(self) -> None:
         try:
-            self.flush()
-        finally:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            self._process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+
+
+URL_VARIABLE = "ROUTER_PROJECTION_STORE_URL"
+
+
+def project_until_stdin_closes(url: str, interval_s: float) -> None:
+    from .store import Store
+
+    store = Store(url)
+    try:
+        while True:
+            ready, _, _ = select.select([sys.stdin], [], [], interval_s)
+            try:
+                store.catch_up(chunked=True)
+            except Exception:
+                log.exception("projection catch-up failed; the journal has everything, the next one retries")
+            if ready and not sys.stdin.buffer.read1(4096):
+                return
+    finally:
+        store.close()
+

@@ -31,7 +31,7 @@ from router.domain.orders import ChildOrder, Fill, ParentOrder, RestoredState
 from . import schema
 from router.domain.events import ClientReport, JournalEntry, ResentReport
 from .journal import Damage, JournalCorrupt, decode_state, encode_state, entry_crc, find_damage
-from .projection import WATERMARK, Pending, ProjectionWriter, write_pending
+from .projection import WATERMARK, InlineProjection, Pending, ProjectionProcess, write_pending
 from .rows import (child_from_row, child_record, fill_from_row, fill_record, journal_from_row, journal_to_row,
                    parent_from_row, parent_record, position_record, report_from_record, report_record)
 
@@ -45,8 +45,9 @@ REPORTS_RELEASED = "reports_released_seq"     # meta: the last batch whose repor
 
 class Store:
     def __init__(self, url: str, *, projection_interval_s: float | None = None) -> None:
-        """``projection_interval_s``: write projections on a background thread that often (the
-        router's setting); None writes them right after each commit, on the committing thread."""
+        """``projection_interval_s``: a projection process catches the tables up with the journal
+        that often (the router's setting); None writes them right after each commit, on the
+        committing thread (tests, replays, tools)."""
         parsed = make_url(url)
         backend = parsed.get_backend_name()
         if backend not in _DIALECT_INSERTS:
@@ -76,7 +77,12 @@ class Store:
         self._driver_sql = {statement: _positional_sql(statement, self.engine.dialect)
                             for statement in (self._insert_journal, *self._projection_writes.values())} \
             if backend == "sqlite" else {}
-        self._projector = ProjectionWriter(self.engine, self._write_table, projection_interval_s)
+        self._sqlite = backend == "sqlite"
+        # With a projection process, it checkpoints SQLite's WAL after each catch-up, off the hot
+        # path; without one SQLite's own automatic checkpoint stays.
+        self._behind = projection_interval_s is not None
+        self._projector = ProjectionProcess(url, projection_interval_s) if self._behind \
+            else InlineProjection(self.engine, self._write_table)
         self.last_damage: Damage | None = None
 
     def migrate(self) -> None:
@@ -122,6 +128,8 @@ class Store:
             return
         if self._writer is None:
             self._writer = self.engine.connect()
+            if self._sqlite and self._behind:
+                self._writer.connection.driver_connection.execute("PRAGMA wal_autocheckpoint=0")
         with self._writer.begin():
             self._execute(self._writer, self._insert_journal, rows)
         if state is not None:
@@ -140,7 +148,8 @@ class Store:
 
     def sync(self) -> None:
         """Bring the projection tables up to the last commit (readers in this process call it)."""
-        self._projector.flush()
+        if self._behind:
+            self.catch_up()
 
     # ------------------------------------------------------------------ start-up
 
@@ -179,9 +188,11 @@ class Store:
                                                     for row in damaged])
             connection.execute(delete(journal).where(journal.c.seq >= damage.first_seq))
 
-    def catch_up(self) -> int:
+    def catch_up(self, chunked: bool = False) -> int:
         """Replay the journal's state records after the watermark into the projection tables;
-        return how many entries were replayed."""
+        return how many entries were replayed. ``chunked``: a transaction per few hundred rows
+        (the projection process: the engine's journal appends wait for one chunk at most), and a
+        WAL checkpoint after."""
         watermark = int(self.get_meta(WATERMARK, "0"))
         pending = Pending()
         replayed = 0
@@ -189,7 +200,12 @@ class Store:
             batch = decode_state(state)
             pending.add(seq, batch.tables, batch.meta)
             replayed += 1
-        if pending:
+        if pending and chunked:
+            with self.engine.connect() as connection:
+                write_pending(connection, pending, self._write_table, transaction=connection.begin)
+                if self._sqlite:
+                    _checkpoint(connection)
+        elif pending:
             with self.engine.begin() as connection:
                 write_pending(connection, pending, self._write_table)
         return replayed
@@ -416,6 +432,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     dbapi_connection.execute("PRAGMA journal_mode=WAL")
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _checkpoint(connection: Connection) -> None:
+    """Move the WAL into the database file without waiting for anyone. SQLite's automatic
+    checkpoint would run inside whichever commit crosses its threshold: on the engine's."""
+    connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
