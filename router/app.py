@@ -1,6 +1,8 @@
 """Wiring: assemble clock, market, venues, background flow and engine from configuration.
 The same assembly serves ``router serve``, ``router demo``, replays and the tests; only the
-clock, the report sink and the persistence differ."""
+clock, the report sink, the persistence and where the venues run differ: in this process, on the
+engine's clock (dispatching synchronously into the engine, so a simulated run is deterministic),
+or in `router exchange`, reached through an ``ExchangeLink``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,9 +16,12 @@ from router.domain.events import ClientReport
 from router.engine import Engine, Persistence
 from router.market.books import MarketBooks
 from router.market.securities import SecurityMaster
+from venues.base import VenueAdapter
 from venues.fees import FeeSchedule
+from venues.remote import ExchangeLink, RemoteVenue
 from venues.sim.background import BackgroundFlow
-from venues.sim.venue import SimVenue
+from venues.sim.market import build_venues, venue_latency_ns
+from venues.sim.wire import decode as decode_frame
 from venues.sor import SmartOrderRouter
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "router.toml"
@@ -54,34 +59,41 @@ class System:
     clock: Clock
     engine: Engine
     securities: SecurityMaster
-    venues: dict[str, SimVenue]
-    background: BackgroundFlow
+    venues: dict[str, VenueAdapter]      # SimVenue in process, RemoteVenue with an exchange
+    background: BackgroundFlow | None    # None: the market runs in the exchange
+    exchange: ExchangeLink | None = None
 
 
 def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[VenueConfig], accounts: Accounts,
                  engine_config: EngineConfig, send: Callable[[ClientReport], None],
                  persistence: Persistence | None = None, background: bool = True,
-                 algo_settings: AlgoSettings | None = None) -> System:
+                 algo_settings: AlgoSettings | None = None, exchange: ExchangeLink | None = None) -> System:
+    """With ``exchange``, the venues are that exchange's (``background`` is then the exchange's
+    business) and its reader thread is started here; without, they are simulated in process."""
     securities = SecurityMaster.from_chains(market.underliers, ns_to_datetime(clock.now_ns()).date())
     fees = FeeSchedule.from_configs(venue_configs)
-    latency = {v.name: int(v.latency_ms * 1_000_000) for v in venue_configs}
+    latency = venue_latency_ns(venue_configs)
     books = MarketBooks()
-    equity_venues = {v.name for v in venue_configs if v.kind == "equity"}
     underliers = {u.symbol for u in securities.underliers()}
-    options = {o.symbol for o in securities.options()}
     sor = SmartOrderRouter(fees, latency, venue_kinds={v.name: v.kind for v in venue_configs}, underliers=underliers)
     engine_ref: list[Engine] = []
 
     def to_engine(event) -> None:
         engine_ref[0].dispatch(event)
 
-    venues = {v.name: SimVenue(v.name, clock, fees, latency[v.name], int(v.market_data_latency_ms * 1_000_000),
-                               to_engine, to_engine, symbols=underliers if v.name in equity_venues else options)
-              for v in venue_configs}
+    if exchange is None:
+        venues: dict = build_venues(clock, securities, venue_configs, to_engine, to_engine)
+    else:
+        venues = {v.name: RemoteVenue(v.name, exchange) for v in venue_configs}
     engine = Engine(clock=clock, securities=securities, books=books, sor=sor, venues=venues, accounts=accounts,
                     config=engine_config, send=send, persistence=persistence, algo_settings=algo_settings,
-                    rate=market.rate, fallback_vols={u.symbol: u.vol for u in market.underliers})
+                    rate=market.rate, fallback_vols={u.symbol: u.vol for u in market.underliers},
+                    market_decode=None if exchange is None else decode_frame)
     engine_ref.append(engine)
+    if exchange is not None:
+        engine.after_release.append(exchange.flush)
+        exchange.start(engine.post, engine.market)
+        return System(clock, engine, securities, venues, None, exchange)
     flow = BackgroundFlow(clock, list(venues.values()), securities, market, venue_configs)
     if background:
         flow.start()

@@ -38,29 +38,63 @@ def main(ctx: click.Context, config_path: Path, verbose: bool) -> None:
     ctx.obj = config_path
 
 
-@main.command(help="Run the acceptor, engine, simulated venues and simulated quotes from config/.")
+@main.command(help="Run the acceptor, engine, simulated venues and simulated quotes from config/. The venues and "
+                   "their market run in a `router exchange` child process unless told otherwise.")
 @click.option("--sessions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="QuickFIX settings file (default: sessions.cfg next to router.toml).")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the SQLite store, FileStore and FileLog (default: var/ of the checkout).")
 @click.option("--store-url", help="SQLAlchemy URL, e.g. postgresql+psycopg2://postgres@127.0.0.1/test.")
 @click.option("--quiet-market", is_flag=True, help="No background quotes or trades (books stay empty).")
+@click.option("--exchange", "exchange_address", metavar="HOST:PORT",
+              help="Use the `router exchange` already running there (it outlives this router).")
+@click.option("--in-process-market", is_flag=True,
+              help="Run the venues and their market in this process, on the engine's thread.")
 @click.pass_obj
 def serve(config_path: Path, sessions: Path | None, state_dir: Path | None, store_url: str | None,
-          quiet_market: bool) -> None:
-    from router.server import RouterServer
+          quiet_market: bool, exchange_address: str | None, in_process_market: bool) -> None:
+    from router.server import SPAWN, RouterServer
 
+    if exchange_address and in_process_market:
+        raise click.UsageError("--exchange and --in-process-market exclude each other")
+    if exchange_address and quiet_market:
+        raise click.UsageError("with --exchange the market is the exchange's: start it with --quiet-market")
     settings = load_settings(config_path)
+    exchange = None if in_process_market else exchange_address or SPAWN
     server = RouterServer(settings, sessions=sessions, state_dir=state_dir, store_url=store_url,
-                          background=not quiet_market).start()
+                          background=not quiet_market, exchange=exchange).start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    venues = "in process" if exchange is None else f"exchange {server.system.exchange.address}"
     console.print(f"router ready: FIX on port(s) {', '.join(map(str, server.ports))}, "
-                  f"store {server.store.url}, {len(server.system.securities)} instruments", highlight=False)
+                  f"store {server.store.url}, {len(server.system.securities)} instruments, venues {venues}",
+                  highlight=False)
     sys.stdout.flush()
     stop.wait()
     server.stop()
+
+
+@main.command(help="Run the simulated venues and their background market in a process of their own, serving one "
+                   "router at a time over TCP (what `router serve` starts; `router serve --exchange` connects).")
+@click.option("--port", type=int, default=0, show_default=True, help="Port on 127.0.0.1; 0 picks a free one.")
+@click.option("--quiet-market", is_flag=True, help="No background quotes or trades (books stay empty).")
+@click.option("--until-stdin-closes", is_flag=True, hidden=True,
+              help="Exit when stdin reaches end of file (the router that started this exchange is gone).")
+@click.pass_obj
+def exchange(config_path: Path, port: int, quiet_market: bool, until_stdin_closes: bool) -> None:
+    from venues.sim.exchange import run_exchange
+
+    settings = load_settings(config_path)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def ready(bound: int) -> None:
+        click.echo(f"exchange ready: port {bound}")
+        sys.stdout.flush()
+    run_exchange(settings.router.market, settings.venues, port=port, background=not quiet_market, ready=ready,
+                 should_stop=stop.is_set, watch_fds=(sys.stdin.fileno(),) if until_stdin_closes else ())
 
 
 @main.command(help="Print the tradeable instruments, one per line (OSI code, or the underlier's symbol).")
@@ -159,3 +193,12 @@ def replay(config_path: Path, log: Path, golden: Path | None, client_comp_id: st
         click.echo("\n".join(differences))
         raise SystemExit(1)
     click.echo(f"replay matches {golden} ({len(lines)} messages)")
+
+
+def _register_store_commands() -> None:
+    from router.store.cli import store
+
+    main.add_command(store)
+
+
+_register_store_commands()

@@ -1,8 +1,18 @@
-"""A running router: store, engine thread, simulated venues and market, QuickFIX acceptor."""
+"""A running router: store, engine thread, venues and market, QuickFIX acceptor.
+
+The venues and their simulated market run in one of three places (``exchange``):
+``"spawn"`` a `router exchange` child process started and stopped with the server (what
+`router serve` does), ``"HOST:PORT"`` an exchange already running (it outlives the router, so a
+restarted router finds its children there), or ``None`` in the engine's own process and thread
+(tests, and `router serve --in-process-market`)."""
 from __future__ import annotations
 
 import gc
 import logging
+import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 from router.app import Settings, build_system
@@ -10,10 +20,62 @@ from router.clock import LiveClock
 from router.engine import RestoredState
 from router.fix.acceptor import Acceptor, RouterApplication, load_settings as load_fix_settings, session_accounts
 from router.store.store import Store
+from venues.remote import ExchangeLink, parse_address
 
 log = logging.getLogger(__name__)
 
 GC_FREEZE_INTERVAL_NS = 10_000_000_000
+SPAWN = "spawn"
+EXCHANGE_READY = "exchange ready: port "
+EXCHANGE_START_TIMEOUT_S = 60.0
+
+
+class ExchangeProcess:
+    """`router exchange` as a child process. It exits when we do, even if we are killed: its
+    stdin is a pipe from us, and it stops when that pipe closes."""
+
+    def __init__(self, config_path: Path, *, quiet_market: bool = False) -> None:
+        argv = [sys.executable, "-m", "router", "--config", str(Path(config_path).resolve()), "exchange", "--port", "0",
+                "--until-stdin-closes"]
+        if quiet_market:
+            argv.append("--quiet-market")
+        root = str(Path(__file__).resolve().parent.parent)      # the child runs this checkout's code
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.port = self._wait_ready()
+
+    def _wait_ready(self) -> int:
+        found: list[int] = []
+
+        def read_ready_line() -> None:
+            for line in self._proc.stdout:
+                if line.startswith(EXCHANGE_READY):
+                    found.append(int(line[len(EXCHANGE_READY):].split()[0]))
+                    return
+        reader = threading.Thread(target=read_ready_line, daemon=True)
+        reader.start()
+        reader.join(EXCHANGE_START_TIMEOUT_S)
+        if not found:
+            self.stop()
+            raise RuntimeError(f"router exchange did not get ready in {EXCHANGE_START_TIMEOUT_S:g} s "
+                               f"(exit code {self._proc.returncode})")
+        return found[0]
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def restore_from_store(store: Store) -> RestoredState:
@@ -22,7 +84,7 @@ def restore_from_store(store: Store) -> RestoredState:
 
 class RouterServer:
     def __init__(self, settings: Settings, *, sessions: Path | None = None, state_dir: Path | None = None,
-                 store_url: str | None = None, background: bool = True) -> None:
+                 store_url: str | None = None, background: bool = True, exchange: str | None = None) -> None:
         self.settings = settings
         self.state_dir = (state_dir or settings.config_path.parent.parent / "var").resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -33,10 +95,25 @@ class RouterServer:
         self.app = RouterApplication(lambda request: self.engine.post(request), session_accounts(fix_settings),
                                      settings.accounts)
         self.clock = LiveClock()
-        self.system = build_system(clock=self.clock, market=settings.router.market, venue_configs=settings.venues,
-                                   accounts=settings.accounts, engine_config=settings.router.engine,
-                                   algo_settings=settings.router.algos,
-                                   send=self.app.send, persistence=self.store, background=background)
+        self.exchange_process: ExchangeProcess | None = None
+        link = None
+        if exchange == SPAWN:
+            self.exchange_process = ExchangeProcess(settings.config_path, quiet_market=not background)
+            exchange = self.exchange_process.address
+        try:
+            if exchange is not None:
+                link = ExchangeLink(*parse_address(exchange))
+            self.system = build_system(clock=self.clock, market=settings.router.market,
+                                       venue_configs=settings.venues, accounts=settings.accounts,
+                                       engine_config=settings.router.engine, algo_settings=settings.router.algos,
+                                       send=self.app.send, persistence=self.store, background=background,
+                                       exchange=link)
+        except BaseException:
+            if link is not None:
+                link.close()
+            if self.exchange_process is not None:
+                self.exchange_process.stop()
+            raise
         self.engine = self.system.engine
         self.acceptor = Acceptor(fix_settings, self.app)
         self.ports = _accept_ports(fix_settings)
@@ -62,8 +139,13 @@ class RouterServer:
     def stop(self) -> None:
         # The engine first: once it is stopped nothing sends through a session being torn down.
         self.engine.stop()
-        self.system.background.stop()
+        if self.system.background is not None:
+            self.system.background.stop()
         self.acceptor.stop()
+        if self.system.exchange is not None:
+            self.system.exchange.close()
+        if self.exchange_process is not None:
+            self.exchange_process.stop()
         self.store.close()
 
     def __enter__(self) -> "RouterServer":

@@ -1,6 +1,7 @@
-"""The venue adapter template (protocol v2): every venue, simulated or FIX, takes child commands
-and sends reports back through the sink it was built with (on the engine thread). Every report
-names the child; every refusal carries the venue's reason."""
+"""The venue adapter template (protocol v2): every venue, simulated, remote or FIX, takes child
+commands and sends reports back through the sink it was built with (on the engine thread, or
+posted to it from the adapter's own thread). Every report names the child; every refusal carries
+the venue's reason."""
 from __future__ import annotations
 
 from typing import Protocol
@@ -27,6 +28,9 @@ class VenueAdapter(Protocol):
         no longer has it (its final fill or cancel is then already on its way)."""
 
     def reconcile(self, child_id: str) -> None:
-        """Report the venue's current view of a child the router thinks is open (after a restart
-        or a timeout): ChildAccepted then ChildReplaced with the child's total qty and price when
-        it is resting; ChildCanceled("unknown at venue") when it is not."""
+        """Report everything the venue knows of a child the router thinks is open (after a restart,
+        a timeout or a lost connection), since the router may have missed any of it: ChildAccepted,
+        then every ChildFilled again under its original exec ID (the router counts a venue and
+        exec ID once), then its state — ChildReplaced with the total qty and price while it rests,
+        its ChildCanceled once canceled, nothing more once filled. A child the venue refused gets
+        its ChildRejected again; one it never had, ChildCanceled("unknown at venue")."""

@@ -5,7 +5,11 @@ handle up to ``batch_max`` events, persist the batch (journal entries plus the r
 parent, child and fill it touched) in one transaction, and only then release the batch's
 effects — reports to FIX clients and orders to venues: "store then send" with a group commit.
 This module only wires the parts together and routes events; each job has its own module
-(README.md, "Order management")."""
+(README.md, "Order management").
+
+Market data from another thread (a remote exchange) does not queue in the inbox: it is conflated
+in ``market`` (market_inbox.py) and applied once per batch, after the batch's client requests and
+venue reports. In-process venues on the same clock dispatch their books directly, as before."""
 from __future__ import annotations
 
 import logging
@@ -35,6 +39,7 @@ from .accounting import FillAccounting
 from .batch import Persistence, UnitOfWork
 from .children import ChildOrderManager, InvariantError
 from .context import Services, ParentContext
+from .market_inbox import MARKET_WAKE, MarketInbox
 from .parents import ParentLifecycle
 from .reports import Reports
 from .requests import ClientRequests
@@ -51,7 +56,8 @@ class Engine:
     def __init__(self, *, clock: Clock, securities: SecurityMaster, books: MarketBooks, sor: SmartOrderRouter,
                  venues: dict, accounts: Accounts, config: EngineConfig, send: Callable[[ClientReport], None],
                  persistence: Persistence | None = None, algo_settings: AlgoSettings | None = None,
-                 rate: float = 0.0, fallback_vols: dict[str, float] | None = None) -> None:
+                 rate: float = 0.0, fallback_vols: dict[str, float] | None = None,
+                 market_decode: Callable[[object], object] | None = None) -> None:
         self.clock, self.securities, self.books, self.venues, self.config = clock, securities, books, venues, config
         self.algo_settings = algo_settings or AlgoSettings()
         self.orders = Orders()
@@ -78,6 +84,11 @@ class Engine:
         services.children, services.runtime, services.lifecycle = self.children, self.runtime, self.lifecycle
         self.requests = ClientRequests(clock, self.work, self.lifecycle)
         self.inbox: "queue.SimpleQueue[object]" = queue.SimpleQueue()
+        # books and prints from another thread; market_decode turns a buffered item (a wire
+        # frame) into its BookUpdate or TradePrint
+        self.market = MarketInbox(self.post, market_decode)
+        # run after every released batch: adapters that buffer commands send them here, in one write
+        self.after_release: list[Callable[[], None]] = []
         self._in_batch = False
         self._thread: threading.Thread | None = None
 
@@ -116,13 +127,15 @@ class Engine:
         self._handle_safely(event)
         if not self._in_batch:
             self.work.flush()
+            self._after_release()
 
     def post(self, event: object) -> None:
         """Thread-safe: queue an event for the engine thread."""
         self.inbox.put(event)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
+        self._after_release()            # what restore sent (reconciles) leaves now
+        self._thread = threading.Thread(target=self.run, name="engine", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -130,15 +143,19 @@ class Engine:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _run(self) -> None:
-        """One iteration: due timers (venue reports, market data, expiries) and up to batch_max
-        inbox events are handled, then persisted in one commit and released together."""
+    def run(self) -> None:
+        """The engine loop (``start`` runs it on its own thread), until ``stop``. One iteration:
+        due timers (expiries, algo timers; in-process venues' reports and market data) and up to
+        batch_max inbox events are handled, then the conflated market data, then the batch is
+        persisted in one commit and released together."""
         batch_max = self.config.batch_max
-        while True:
+        inbox = self.inbox
+        stopping = False
+        while not stopping:
             nxt = self.clock.next_timer_ns()
             timeout = None if nxt is None else max((nxt - self.clock.now_ns()) / NANOS_PER_SECOND, 0.0)
             try:
-                event = self.inbox.get(timeout=timeout)
+                event = inbox.get(timeout=timeout)
             except queue.Empty:
                 event = None
             self._in_batch = True
@@ -147,18 +164,36 @@ class Engine:
                 handled = 0
                 while event is not None:
                     if event is _STOP:
-                        return
-                    self._handle_safely(event)
-                    handled += 1
-                    if handled >= batch_max:
+                        stopping = True
                         break
+                    if event is not MARKET_WAKE:
+                        self._handle_safely(event)
+                        handled += 1
+                        if handled >= batch_max:
+                            break
                     try:
-                        event = self.inbox.get_nowait()
+                        event = inbox.get_nowait()
                     except queue.Empty:
                         event = None
+                self._apply_market()
             finally:
                 self._in_batch = False
                 self.work.flush()
+                self._after_release()
+
+    def _apply_market(self) -> None:
+        books, prints = self.market.take()
+        for book in books:
+            self._handle_safely(book)
+        for trade in prints:
+            self._handle_safely(trade)
+
+    def _after_release(self) -> None:
+        for hook in self.after_release:
+            try:
+                hook()
+            except Exception:       # a venue link that is down must not stop the engine
+                log.exception("after-release step %r failed", hook)
 
     def _handle_safely(self, event: object) -> None:
         try:
@@ -198,12 +233,16 @@ class Engine:
     # ------------------------------------------------------------------ market data
 
     def _on_book(self, update: BookUpdate) -> None:
+        """A symbol no position, subscription or waiting order needs costs its book update and
+        three lookups; its NBBO is not even computed."""
+        symbol = update.symbol
         book = self.books.apply(update)
-        if self.positions.holds(update.symbol) and (mid := book.nbbo().mid) is not None:
-            self.positions.mark(update.symbol, mid)
-        self.runtime.market_changed(update.symbol)
-        for order_id in self.waiters.reached(update.symbol, book.nbbo()):
-            self.runtime.book_reached(order_id)
+        if self.positions.holds(symbol) and (mid := book.nbbo().mid) is not None:
+            self.positions.mark(symbol, mid)
+        self.runtime.market_changed(symbol)
+        if self.waiters.watches(symbol):
+            for order_id in self.waiters.reached(symbol, book.nbbo()):
+                self.runtime.book_reached(order_id)
 
     # ------------------------------------------------------------------ child events (ChildListener)
 

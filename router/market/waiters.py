@@ -45,6 +45,11 @@ class LiquidityWaiters:
     def forget(self, order_id: str) -> None:
         self._token.pop(order_id, None)
 
+    def watches(self, symbol: str) -> bool:
+        """Some order may be waiting on this symbol (stale entries count until a ``reached`` drops them)."""
+        waiters = self._by_symbol.get(symbol)
+        return waiters is not None and bool(waiters.buys or waiters.sells or waiters.any)
+
     def reached(self, symbol: str, nbbo: Nbbo) -> list[str]:
         """Orders the NBBO now reaches, in price priority; they are unregistered."""
         waiters = self._by_symbol.get(symbol)

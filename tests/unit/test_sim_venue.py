@@ -17,7 +17,7 @@ from router.market.books import InstrumentBook
 from router.market.securities import SecurityMaster
 from venues.fees import FeeSchedule, VenueFees
 from venues.sim.background import ROUND_LOT, BackgroundFlow
-from venues.sim.venue import SimVenue
+from venues.sim.venue import SimVenue, exec_token
 from venues.sor import SmartOrderRouter, SweepRequest
 
 CALL = "AAPL  261218C00200000"
@@ -227,15 +227,57 @@ def test_reserve_order_shows_its_slice_and_refresh_loses_priority(rig):
 def test_reconcile_reports_the_venue_view(rig):
     rig.submit("C1", BUY, 10, 1.00)
     rig.take(SELL, 4, 1.00)
+    [fill] = rig.got(ChildFilled)
     rig.replace("C1", 8, 0.99)
     rig.reports.clear()
     rig.venue.reconcile("C1")
     rig.settle()
-    assert rig.got() == [ChildAccepted("C1", "OPT"), ChildReplaced("C1", "OPT", 8, 0.99)]
+    assert rig.got() == [ChildAccepted("C1", "OPT"), fill, ChildReplaced("C1", "OPT", 8, 0.99)]
     rig.reports.clear()
     rig.venue.reconcile("GONE")
     rig.settle()
     assert rig.got() == [ChildCanceled("GONE", "OPT", "unknown at venue")]
+
+
+def test_reconcile_resends_every_fill_of_a_done_child_under_its_exec_ids(rig):
+    rig.place(SELL, 3, 1.00)
+    rig.place(SELL, 3, 1.01)
+    rig.submit("FILLED", BUY, 6, 1.01)
+    rig.place(SELL, 2, 1.02)
+    rig.submit("IOC", BUY, 5, 1.02, IOC)
+    rig.submit("PULLED", BUY, 5, 0.90)
+    rig.take(SELL, 1, 0.90)
+    rig.cancel("PULLED")
+    first = rig.got()
+    rig.reports.clear()
+    for child_id in ("FILLED", "IOC", "PULLED"):
+        rig.venue.reconcile(child_id)
+    rig.settle()
+    story = lambda child_id, reports: [r for r in reports if r.child_id == child_id]
+    assert story("FILLED", rig.got()) == story("FILLED", first)
+    assert [f.exec_id for f in story("FILLED", rig.got(ChildFilled))] == [
+        f.exec_id for f in story("FILLED", first) if isinstance(f, ChildFilled)] != []
+    assert story("IOC", rig.got()) == story("IOC", first)
+    assert story("IOC", rig.got())[-1] == ChildCanceled("IOC", "OPT", "IOC remainder")
+    assert story("PULLED", rig.got()) == story("PULLED", first)
+    assert story("PULLED", rig.got())[-1] == ChildCanceled("PULLED", "OPT", "canceled on request")
+
+
+def test_reconcile_of_a_refused_child_repeats_the_refusal(rig):
+    rig.submit("OFF", BUY, 1, 1.00, symbol="NOT LISTED")
+    rig.reports.clear()
+    rig.venue.reconcile("OFF")
+    rig.settle()
+    assert rig.got() == [ChildRejected("OFF", "OPT", "NOT LISTED is not listed on OPT")]
+
+
+def test_a_child_id_is_taken_for_the_day_and_every_submit_is_counted(rig):
+    rig.submit("C1", BUY, 2, 1.00, IOC)                 # nothing to take: done at once
+    rig.submit("C1", BUY, 2, 1.00)
+    assert rig.got()[-1] == ChildRejected("C1", "OPT", "duplicate child id C1")
+    assert rig.venue.book(CALL).order("C1") is None
+    rig.submit("C2", BUY, 2, 1.00)
+    assert rig.venue.submits == {"C1": 2, "C2": 1}
 
 
 # ---- latency
@@ -263,8 +305,8 @@ def test_commands_and_reports_each_take_the_venue_latency(rig):
     rig.venue.cancel(CancelChild("C1", "OPT"))
     rig.settle()
     assert [(t - t2, type(r)) for t, r in rig.reports[3:]] == [
-        (2 * LATENCY, ChildAccepted), (2 * LATENCY, ChildReplaced), (2 * LATENCY, ChildCanceled),
-        (2 * LATENCY, ChildCancelRejected)]
+        (2 * LATENCY, ChildAccepted), (2 * LATENCY, ChildFilled), (2 * LATENCY, ChildReplaced),
+        (2 * LATENCY, ChildCanceled), (2 * LATENCY, ChildCancelRejected)]
 
 
 # ---- fills
@@ -275,8 +317,27 @@ def test_fills_carry_liquidity_fee_and_venue_exec_ids(rig):
     rig.place(SELL, 5, 1.02)
     rig.submit("C2", BUY, 5, 1.02, IOC)
     maker, taker = rig.got(ChildFilled)
-    assert (maker.liquidity, maker.fee, maker.exec_id) == (Liquidity.ADDED, -1.00, "OPT-1")
-    assert (taker.liquidity, taker.fee, taker.exec_id) == (Liquidity.REMOVED, 2.50, "OPT-2")
+    token = exec_token(1_000_000_000)
+    assert (maker.liquidity, maker.fee, maker.exec_id) == (Liquidity.ADDED, -1.00, f"OPT-{token}-1")
+    assert (taker.liquidity, taker.fee, taker.exec_id) == (Liquidity.REMOVED, 2.50, f"OPT-{token}-2")
+
+
+def test_exec_ids_stay_unique_across_a_venue_restart():
+    first = Rig()
+    first.submit("C1", BUY, 5, 1.00)
+    first.take(SELL, 5, 1.00)
+    first.clock.advance(1_000_000_000)
+    restarted = Rig()
+    restarted.clock = first.clock                                   # same day, one second on
+    restarted.venue = SimVenue("OPT", first.clock, FEES, LATENCY, MD_LATENCY,
+                               lambda r: restarted.reports.append((first.clock.now_ns(), r)),
+                               lambda m: None, symbols=(CALL,))
+    restarted.submit("C2", BUY, 5, 1.00)
+    restarted.take(SELL, 5, 1.00)
+    [before], [after] = first.got(ChildFilled), restarted.got(ChildFilled)
+    assert before.exec_id != after.exec_id
+    assert before.exec_id.endswith("-1") and after.exec_id.endswith("-1")
+    assert exec_token(1_000_000_000) == "rs" and exec_token(0) == "0"
 
 
 def test_fee_schedule_takes_the_liquidity_enum():

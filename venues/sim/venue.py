@@ -4,12 +4,18 @@ own fees and latency. It implements the venue adapter protocol v2 (venues/base.p
 Router commands arrive after the venue's order latency, act on the book, and their reports
 travel back after the same latency. Book changes are published as ``BookUpdate`` events after
 the market-data latency. Everything moves on the clock, so a run is deterministic.
+
+The venue remembers every child of the day, done ones too, with the fills it made: a reconcile
+answers with the whole story (accepted, each fill under its original exec ID, the current state),
+so a router that lost reports (it died, or was disconnected from the exchange) recovers them all.
+Exec IDs carry a token of the venue's start time, so a restarted venue never reuses one that day.
 """
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from router.clock import Clock
@@ -27,12 +33,30 @@ DEPTH_LEVELS = 5
 UNKNOWN_ORDER = "unknown or finished order"
 
 
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def exec_token(now_ns: int) -> str:
+    """The venue's start time in milliseconds, base 36: what makes its exec IDs unique across restarts."""
+    millis = now_ns // 1_000_000
+    digits = ""
+    while True:
+        millis, digit = divmod(millis, 36)
+        digits = _BASE36[digit] + digits
+        if not millis:
+            return digits
+
+
 @dataclass(slots=True)
 class _Child:
-    """A router child resting at the venue, and what of it has filled here."""
+    """A router child at the venue: what of it has filled here, and how it ended (None while it
+    rests, or once it is fully filled)."""
     symbol: str
     side: Side
     filled: int = 0
+    fills: list[ChildFilled] = field(default_factory=list)
+    resting: bool = True
+    ended: ChildCanceled | ChildRejected | None = None
 
 
 class SimVenue:
@@ -48,7 +72,9 @@ class SimVenue:
         self._book_sink = book_sink
         self._symbols = None if symbols is None else frozenset(symbols)
         self._books: dict[str, OrderBook] = {}
-        self._children: dict[str, _Child] = {}
+        self._children: dict[str, _Child] = {}          # every child of the day, done ones too
+        self.submits: Counter[str] = Counter()          # submits that reached the venue, per child id (an audit)
+        self._exec_prefix = f"{name}-{exec_token(clock.now_ns())}-"
         self._exec_ids = itertools.count(1)
         self._publish_pending: set[str] = set()
 
@@ -76,11 +102,12 @@ class SimVenue:
         self._clock.call_later(self.latency_ns, lambda: self._arrive_reconcile(child_id))
 
     def _arrive_submit(self, order: SubmitChild) -> None:
-        if not self.lists(order.symbol):
-            self._reply(ChildRejected(order.child_id, self.name, f"{order.symbol} is not listed on {self.name}"))
-            return
+        self.submits[order.child_id] += 1
         if order.child_id in self._children:
             self._reply(ChildRejected(order.child_id, self.name, f"duplicate child id {order.child_id}"))
+            return
+        if not self.lists(order.symbol):
+            self._refuse(order, f"{order.symbol} is not listed on {self.name}")
             return
         fok = order.time_in_force is TimeInForce.FOK
         try:
@@ -89,23 +116,36 @@ class SimVenue:
                 ioc=order.time_in_force is TimeInForce.IOC, fok=fok, post_only=order.post_only,
                 display_qty=order.display_qty)
         except BookError as exc:
-            self._reply(ChildRejected(order.child_id, self.name, str(exc)))
+            self._refuse(order, str(exc))
             return
         if result.refused:
-            self._reply(ChildRejected(order.child_id, self.name, result.refused))
+            self._refuse(order, result.refused)
             return
         self._reply(ChildAccepted(order.child_id, self.name))
-        self._children[order.child_id] = _Child(order.symbol, order.side)
+        child = self._children[order.child_id] = _Child(order.symbol, order.side)
         self._report_trades(result, order.symbol, order.side)
         if not result.rested_qty:
-            self._children.pop(order.child_id, None)
+            child.resting = False
         if result.canceled_qty:
             reason = "FOK could not fill in full" if fok else "IOC remainder"
-            self._reply(ChildCanceled(order.child_id, self.name, reason))
+            self._end(child, ChildCanceled(order.child_id, self.name, reason))
         self._publish(order.symbol)
 
+    def _refuse(self, order: SubmitChild, reason: str) -> None:
+        child = self._children[order.child_id] = _Child(order.symbol, order.side, resting=False)
+        self._end(child, ChildRejected(order.child_id, self.name, reason))
+
+    def _end(self, child: _Child, report: ChildCanceled | ChildRejected) -> None:
+        child.resting = False
+        child.ended = report
+        self._reply(report)
+
+    def _resting(self, child_id: str) -> _Child | None:
+        child = self._children.get(child_id)
+        return child if child is not None and child.resting else None
+
     def _arrive_replace(self, order: ReplaceChild) -> None:
-        child = self._children.get(order.child_id)
+        child = self._resting(order.child_id)
         if child is None:
             self._reply(ChildReplaceRejected(order.child_id, self.name, UNKNOWN_ORDER))
             return
@@ -126,27 +166,38 @@ class SimVenue:
         self._reply(ChildReplaced(order.child_id, self.name, order.qty, from_ticks(price_ticks, PRICE_TICK)))
         self._report_trades(result, child.symbol, child.side)
         if not result.rested_qty:
-            self._children.pop(order.child_id, None)
+            child.resting = False
         self._publish(child.symbol)
 
     def _arrive_cancel(self, order: CancelChild) -> None:
-        child = self._children.pop(order.child_id, None)
+        child = self._resting(order.child_id)
         if child is None:
             self._reply(ChildCancelRejected(order.child_id, self.name, UNKNOWN_ORDER))
             return
         self.book(child.symbol).cancel(order.child_id)
-        self._reply(ChildCanceled(order.child_id, self.name, "canceled on request"))
+        self._end(child, ChildCanceled(order.child_id, self.name, "canceled on request"))
         self._publish(child.symbol)
 
     def _arrive_reconcile(self, child_id: str) -> None:
+        """The child's whole story, for a router that may have missed any part of it: accepted,
+        every fill again under its original exec ID, then how it stands (resting: its total qty
+        and price; canceled: why; filled: the fills said it all)."""
         child = self._children.get(child_id)
         if child is None:
             self._reply(ChildCanceled(child_id, self.name, "unknown at venue"))
             return
-        view = self.book(child.symbol).order(child_id)
+        if isinstance(child.ended, ChildRejected):
+            self._reply(child.ended)
+            return
         self._reply(ChildAccepted(child_id, self.name))
-        price = from_ticks(view.price_ticks, PRICE_TICK)
-        self._reply(ChildReplaced(child_id, self.name, child.filled + view.leaves, price))
+        for fill in child.fills:
+            self._reply(fill)
+        if child.resting:
+            view = self.book(child.symbol).order(child_id)
+            price = from_ticks(view.price_ticks, PRICE_TICK)
+            self._reply(ChildReplaced(child_id, self.name, child.filled + view.leaves, price))
+        elif child.ended is not None:
+            self._reply(child.ended)
 
     def _report_trades(self, result: SubmitResult, symbol: str, taker_side: Side) -> None:
         aggressor = Side.BUY if taker_side.is_buy else Side.SELL
@@ -156,17 +207,18 @@ class SimVenue:
             if trade.taker_owner == ROUTER:
                 self._router_fill(trade.taker_order_id, trade.qty, price, Liquidity.REMOVED)
             if trade.maker_owner == ROUTER:
-                self._router_fill(trade.maker_order_id, trade.qty, price, Liquidity.ADDED)
+                maker = self._router_fill(trade.maker_order_id, trade.qty, price, Liquidity.ADDED)
                 if not trade.maker_leaves:
-                    self._children.pop(trade.maker_order_id, None)
+                    maker.resting = False
 
-    def _router_fill(self, child_id: str, qty: int, price: float, liquidity: Liquidity) -> None:
-        child = self._children.get(child_id)
-        if child is not None:
-            child.filled += qty
-        exec_id = f"{self.name}-{next(self._exec_ids)}"
-        self._reply(ChildFilled(child_id, self.name, exec_id, qty, price,
-                                self._fees.fee(self.name, qty, liquidity), liquidity))
+    def _router_fill(self, child_id: str, qty: int, price: float, liquidity: Liquidity) -> _Child:
+        child = self._children[child_id]
+        child.filled += qty
+        fill = ChildFilled(child_id, self.name, f"{self._exec_prefix}{next(self._exec_ids)}", qty, price,
+                           self._fees.fee(self.name, qty, liquidity), liquidity)
+        child.fills.append(fill)
+        self._reply(fill)
+        return child
 
     def _reply(self, report: VenueReport) -> None:
         self._clock.call_later(self.latency_ns, lambda: self._report_sink(report))
@@ -199,6 +251,10 @@ class SimVenue:
     def _send_book(self, symbol: str) -> None:
         self._publish_pending.discard(symbol)
         self._book_sink(self.snapshot(symbol))
+
+    def snapshots(self) -> list[BookUpdate]:
+        """Every book this venue has, as it stands: what a newly connected router is sent first."""
+        return [self.snapshot(symbol) for symbol in self._books]
 
     def snapshot(self, symbol: str) -> BookUpdate:
         book = self.book(symbol)
