@@ -120,6 +120,9 @@ class AlgoSettings(_Strict):
 
 class StoreConfig(_Strict):
     url: str = "sqlite:///var/router.db"
+    # how often the projection process catches the tables up with the journal; 0: write them in
+    # each commit, on the engine thread (slower, nothing behind)
+    projection_interval_ms: float = Field(default=200.0, ge=0)
 
 
 class RouterConfig(_Strict):

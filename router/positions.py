@@ -18,14 +18,14 @@ stay NaN in every sum: unknown risk is not zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal, Mapping
+from typing import Callable, Iterable, Literal, Mapping, NamedTuple
 
 import numpy as np
 
 from router.domain.enums import Side
 from router.domain.orders import Fill
 
-__all__ = ["Exposure", "GreeksProvider", "Position", "PositionLedger", "SymbolRisk"]
+__all__ = ["Exposure", "GreeksProvider", "Holding", "Position", "PositionLedger", "SymbolRisk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,18 @@ class Position:
     share_delta: float        # delta x qty x multiplier
     dollar_delta: float       # share delta x underlier price
     vega: float               # vega x qty x multiplier
+
+
+class Holding(NamedTuple):
+    """A position as the store keeps it: what its fills add up to."""
+    account: str
+    parent_id: str
+    symbol: str
+    qty: int
+    avg_price: float
+    multiplier: int
+    realised_pnl: float
+    fees: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +119,18 @@ class PositionLedger:
 
     def apply_fill(self, account: str, parent_id: str, symbol: str, side: Side, qty: int, price: float,
                    multiplier: int, *, fee: float = 0.0) -> Position:
+        """Book a fill; the position after it, with its market figures."""
+        return self._position(self._book(account, parent_id, symbol, side, qty, price, multiplier, fee))
+
+    def add_fill(self, account: str, parent_id: str, symbol: str, side: Side, qty: int, price: float,
+                 multiplier: int, *, fee: float = 0.0) -> Holding:
+        """Book a fill; what is stored of the position after it (no market figures: cheaper)."""
+        row = self._book(account, parent_id, symbol, side, qty, price, multiplier, fee)
+        return Holding(account, parent_id, symbol, int(self._qty[row]), float(self._avg[row]), int(self._mult[row]),
+                       float(self._realised[row]), float(self._fees[row]))
+
+    def _book(self, account: str, parent_id: str, symbol: str, side: Side, qty: int, price: float,
+              multiplier: int, fee: float) -> int:
         if qty <= 0:
             raise ValueError(f"fill qty {qty} must be positive")
         row = self._row(account, parent_id, symbol, multiplier)
@@ -127,7 +151,7 @@ class PositionLedger:
                 self._avg[row] = price
         self._qty[row] = new
         self._fees[row] += fee
-        return self._position(row)
+        return row
 
     def rebuild(self, fills: Iterable[Fill], *, accounts: Mapping[str, str], multipliers: Mapping[str, int]) -> None:
         """Forget everything (marks too) and replay ``fills`` in time order; ``accounts`` maps a

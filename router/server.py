@@ -18,6 +18,7 @@ from pathlib import Path
 from router.app import Settings, build_system
 from router.clock import LiveClock
 from router.engine import RestoredState
+from router.market import pricing
 from router.fix.acceptor import Acceptor, RouterApplication, load_settings as load_fix_settings, session_accounts
 from router.store.store import Store
 from venues.remote import ExchangeLink, parse_address
@@ -78,8 +79,9 @@ class ExchangeProcess:
                 pipe.close()
 
 
-def restore_from_store(store: Store) -> RestoredState:
-    return store.load_working()
+def restore_from_store(store: Store, since_ns: int | None = None) -> RestoredState:
+    """The working orders and the closed ones of the trading day since ``since_ns`` (all when None)."""
+    return store.load_working(since_ns)
 
 
 class RouterServer:
@@ -89,7 +91,9 @@ class RouterServer:
         self.state_dir = (state_dir or settings.config_path.parent.parent / "var").resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.sessions_path = sessions or settings.sessions_path
-        self.store = Store(store_url or settings.store_url(state_dir))
+        interval_ms = settings.router.store.projection_interval_ms
+        self.store = Store(store_url or settings.store_url(state_dir),
+                           projection_interval_s=interval_ms / 1000 if interval_ms else None)
         self.store.migrate()
         fix_settings = load_fix_settings(self.sessions_path, self.state_dir)
         self.app = RouterApplication(lambda request: self.engine.post(request), session_accounts(fix_settings),
@@ -119,10 +123,15 @@ class RouterServer:
         self.ports = _accept_ports(fix_settings)
 
     def start(self) -> "RouterServer":
-        restored = restore_from_store(self.store)
+        log.info("pricing kernels ready in %.2f s", pricing.warm_up())
+        day_began = self.engine.calendar.previous_close_ns(self.clock.now_ns())
+        restored = restore_from_store(self.store, since_ns=day_began)
         self.engine.restore(restored)
         if restored.parents:
-            log.info("restored %d working parents", len(restored.parents))
+            log.info("restored %d parents of the day, %d of them open", len(restored.parents),
+                     sum(1 for p in restored.parents if not p.closed))
+        if self.store.last_damage is not None:
+            log.error("started after journal damage: %s", self.store.last_damage.describe())
         self._freeze_heap()
         self.engine.start()
         self.acceptor.start()

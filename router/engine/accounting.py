@@ -34,7 +34,7 @@ class FillAccounting:
                     report.fee, report.liquidity, self._clock.now_ns(), child.role, child.symbol, child.side)
         self._work.fills.append(fill)
         instrument = self._securities.get(child.symbol)
-        position = self.positions.apply_fill(
+        position = self.positions.add_fill(
             parent.account, parent.order_id, child.symbol, child.side, report.qty, report.price,
             instrument.multiplier if instrument is not None and instrument.is_option else 1, fee=report.fee)
         self._work.positions[(position.account, position.parent_id, position.symbol)] = position

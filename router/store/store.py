@@ -210,10 +210,11 @@ class Store:
                 write_pending(connection, pending, self._write_table)
         return replayed
 
-    def fold(self, to_seq: int | None = None) -> Pending:
-        """Every row as the journal's state records leave it, up to ``to_seq`` (all when None)."""
+    def fold(self, from_seq: int = 0, to_seq: int | None = None) -> Pending:
+        """Every row as the journal's state records from ``from_seq`` up to ``to_seq`` (all when
+        None) leave it."""
         folded = Pending()
-        for seq, state in self._state_records(to_seq=to_seq):
+        for seq, state in self._state_records(from_seq=from_seq, to_seq=to_seq):
             batch = decode_state(state)
             folded.add(seq, batch.tables, batch.meta)
         return folded

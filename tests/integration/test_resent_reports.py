@@ -10,6 +10,8 @@ def test_a_resent_report_carries_poss_resend(tmp_path):
     router = LiveRouter(tmp_path).start()
     try:
         with router.client() as client:
+            client.send("1", [(112, "up")])               # answered once the session counts as logged on
+            assert client.expect("0") is not None
             report = ExecReport(session="FIX.4.4:ROUTER->CLIENT1", order_id="P9", cl_ord_id="C9", exec_id="P9-1",
                                 exec_type=ExecType.NEW, ord_status=OrdStatus.NEW, symbol=CALL, side=Side.BUY,
                                 order_qty=1, cum_qty=0, leaves_qty=1, avg_px=0.0, transact_ns=0)

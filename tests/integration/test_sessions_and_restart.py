@@ -104,8 +104,14 @@ def test_cli_client_sends_a_tied_auto_hedged_order(tmp_path):
         router.stop()
 
 
-def test_demo_runs_end_to_end(tmp_path):
+def test_demo_runs_end_to_end_and_its_store_rebuilds_from_the_journal(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--state-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     for needle in ("Parents", "Children per venue", "Rejected", "Canceled", "D4R"):
         assert needle in result.output
+    store = f"sqlite:///{tmp_path / 'router.db'}"
+    check = CliRunner().invoke(main, ["store", "rebuild", "--check-only", "--store", store])
+    assert check.exit_code == 0 and "projection matches the journal" in check.output, check.output
+    for table in ("parents", "children", "fills", "positions"):
+        assert table in check.output
+    assert CliRunner().invoke(main, ["store", "check", "--store", store]).exit_code == 0

@@ -178,3 +178,13 @@ def test_rebuild_refuses_a_fill_without_symbol_or_side():
     bad = Fill("E1", "P1", "P1.1", "XCBO", 1, 5.0, 0.0, Liquidity.REMOVED, 1)
     with pytest.raises(ValueError, match="no symbol or side"):
         PositionLedger().rebuild([bad], accounts={"P1": "ACC"}, multipliers={})
+
+
+def test_add_fill_returns_what_is_stored_of_the_position():
+    ledger = PositionLedger()
+    ledger.add_fill("ACC", "P1", CALL, Side.BUY, 10, 5.00, 100, fee=1.0)
+    holding = ledger.add_fill("ACC", "P1", CALL, Side.SELL, 4, 6.00, 100, fee=0.5)
+    position = ledger.position("ACC", "P1", CALL)
+    assert holding == ("ACC", "P1", CALL, 6, 5.00, 100, 400.0, 1.5)
+    assert (position.qty, position.avg_price, position.realised_pnl, position.fees) == holding[3:4] + holding[4:5] + \
+        holding[6:8]
