@@ -10,9 +10,9 @@ from datetime import date, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -135,17 +135,155 @@ class RouterConfig(_Strict):
     accounts: str = "accounts.toml"
 
 
+AccountType = Literal["customer", "professional", "market_maker", "broker_dealer"]
+ACCOUNT_TYPES: tuple[str, ...] = ("customer", "professional", "market_maker", "broker_dealer")
+
+
+class LiquidityRates(_Strict):
+    """$ per contract for adding (maker) and removing (taker) liquidity; negative is a rebate."""
+    maker: float
+    taker: float
+
+
+class ClassRates(_Strict):
+    """One account type's rates, for penny-program classes and for the rest (default: penny)."""
+    penny: LiquidityRates
+    non_penny: LiquidityRates | None = None
+
+
+class _PerContractFees(_Strict):
+    """Per contract, by account type (all four are required) and by penny / non-penny class.
+    A class is penny unless its underlier is in ``non_penny_underliers``."""
+    account_type: AccountType = Field("customer", description="the account type of our fills when the caller names none")
+    non_penny_underliers: list[str] = Field(default_factory=list)
+    customer: ClassRates
+    professional: ClassRates
+    market_maker: ClassRates
+    broker_dealer: ClassRates
+
+    def _check_order(self, inverted: bool) -> None:
+        for account in ACCOUNT_TYPES:
+            rates: ClassRates = getattr(self, account)
+            for cls_name in ("penny", "non_penny"):
+                rate = getattr(rates, cls_name)
+                if rate is None:
+                    continue
+                if (rate.maker < rate.taker) if inverted else (rate.maker > rate.taker):
+                    rule = "taker <= maker (taker-maker is inverted)" if inverted else "maker <= taker"
+                    raise ValueError(f"{account}.{cls_name}: model {self.model!r} needs {rule}, got "  # type: ignore[attr-defined]
+                                     f"maker={rate.maker} taker={rate.taker}")
+
+
+class MakerTakerFees(_PerContractFees):
+    """Maker-taker: the maker pays less than the taker (usually a rebate against a fee)."""
+    model: Literal["maker_taker"]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "MakerTakerFees":
+        self._check_order(inverted=False)
+        return self
+
+
+class TakerMakerFees(_PerContractFees):
+    """Taker-maker (inverted): the taker pays less than the maker, often a rebate to remove."""
+    model: Literal["taker_maker"]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TakerMakerFees":
+        self._check_order(inverted=True)
+        return self
+
+
+class FlatRates(_Strict):
+    penny: float
+    non_penny: float | None = None
+
+
+class FlatFees(_Strict):
+    """Flat per contract ("classic" pricing): the same fee to add and to remove. ``rate`` for
+    every account type, or one table per account type (both: the tables win)."""
+    model: Literal["flat"]
+    account_type: AccountType = "customer"
+    non_penny_underliers: list[str] = Field(default_factory=list)
+    rate: float | None = None
+    customer: FlatRates | None = None
+    professional: FlatRates | None = None
+    market_maker: FlatRates | None = None
+    broker_dealer: FlatRates | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "FlatFees":
+        missing = [a for a in ACCOUNT_TYPES if getattr(self, a) is None]
+        if missing and self.rate is None:
+            raise ValueError(f"flat: give rate, or a table for every account type (missing {', '.join(missing)})")
+        return self
+
+
+class CryptoFees(_Strict):
+    """Crypto options (the Deribit and OKX rule): per contract, a percent of the underlier's
+    notional (``contract_size`` units of it), never more than a percent of the premium. Percents
+    are in percent (0.03 means 0.03%)."""
+    model: Literal["crypto"]
+    maker_pct_of_underlying: float = Field(description="percent of underlying notional; negative is a rebate")
+    taker_pct_of_underlying: float
+    cap_pct_of_premium: float = Field(gt=0, le=100)
+    contract_size: float = Field(1.0, gt=0, description="units of the underlier per contract")
+
+
+class PerShareFees(_Strict):
+    """Underlier (equity) venues: $ per share."""
+    model: Literal["per_share"]
+    maker: float = Field(description="$ per share for adding; negative is a rebate")
+    taker: float
+
+
+FeeConfig = Annotated[Union[MakerTakerFees, TakerMakerFees, FlatFees, CryptoFees, PerShareFees],
+                      Field(discriminator="model")]
+
+
 class VenueConfig(_Strict):
     """One simulated exchange. An option venue lists the option chains and charges per contract;
-    an equity venue lists the underliers and charges per share."""
+    an equity venue lists the underliers and charges per share. Fees come from a ``fees`` table,
+    or from the shorthand ``maker_fee`` / ``taker_fee`` (the same rate for every account type and
+    class: maker-taker, or taker-maker when the maker pays more; per share on an equity venue)."""
     name: str
     kind: Literal["option", "equity"] = "option"
-    maker_fee: float = Field(description="$ per contract (option venue) or per share (equity venue); negative is a rebate")
-    taker_fee: float = Field(description="$ per contract (option venue) or per share (equity venue)")
+    fees: FeeConfig | None = None
+    maker_fee: float | None = Field(None, description="shorthand: $ per contract or per share; negative is a rebate")
+    taker_fee: float | None = Field(None, description="shorthand: $ per contract or per share")
     latency_ms: float = Field(ge=0, description="one-way order latency")
     market_data_latency_ms: float = Field(0.2, ge=0)
     quote_width: float = Field(1.0, gt=0, description="option venues: the market maker's spread, x the delta-bucket width")
     quoter_reaction_ms: float = Field(5.0, gt=0, description="option venues: mean delay before quotes follow the underlier")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, values):
+        if not isinstance(values, dict):
+            return values
+        shorthand = [k for k in ("maker_fee", "taker_fee") if values.get(k) is not None]
+        if values.get("fees") is not None:
+            if shorthand:
+                raise ValueError(f"give either a fees table or {'/'.join(shorthand)}, not both")
+            return values
+        if len(shorthand) != 2:
+            raise ValueError("fees: give a fees table, or both maker_fee and taker_fee")
+        maker, taker = float(values["maker_fee"]), float(values["taker_fee"])
+        if values.get("kind", "option") == "equity":
+            fees = {"model": "per_share", "maker": maker, "taker": taker}
+        else:
+            rates = {"penny": {"maker": maker, "taker": taker}}
+            fees = {"model": "maker_taker" if maker <= taker else "taker_maker",
+                    **{account: rates for account in ACCOUNT_TYPES}}
+        return {**values, "fees": fees}
+
+    @model_validator(mode="after")
+    def _fees_fit_kind(self) -> "VenueConfig":
+        if self.kind == "equity" and not isinstance(self.fees, PerShareFees):
+            raise ValueError(f"fees.model: an equity venue charges per share (model = \"per_share\"), not {self.fees.model!r}")
+        if self.kind == "option" and isinstance(self.fees, PerShareFees):
+            raise ValueError("fees.model: per_share is for equity venues; an option venue charges per contract")
+        return self
 
 
 class AccountLimits(_Strict):
@@ -182,9 +320,35 @@ def load_router_config(path: Path) -> RouterConfig:
     return RouterConfig.model_validate(_read(path))
 
 
+class VenueConfigError(ValueError):
+    """A venue table that does not validate; the message names the file and each bad key
+    (``venues.BATO.fees.cap_pct_of_premium``)."""
+
+
+def _venue_error(path: Path, name: str, error: ValidationError) -> VenueConfigError:
+    lines = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        # the discriminated union adds the model's tag to the location: drop it
+        if len(loc) >= 2 and loc[0] == "fees" and loc[1] in ("maker_taker", "taker_maker", "flat", "crypto", "per_share"):
+            loc = [loc[0]] + loc[2:]
+        if item["type"] == "union_tag_invalid":
+            loc = loc + ["model"]
+        key = ".".join(["venues", name] + loc)
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{key}: {message}")
+    return VenueConfigError(f"{path}: " + "; ".join(lines))
+
+
 def load_venues(path: Path) -> list[VenueConfig]:
     raw = _read(path).get("venues", {})
-    return [VenueConfig(name=name, **values) for name, values in raw.items()]
+    venues = []
+    for name, values in raw.items():
+        try:
+            venues.append(VenueConfig(name=name, **values))
+        except ValidationError as error:
+            raise _venue_error(path, name, error) from None
+    return venues
 
 
 def load_accounts(path: Path) -> Accounts:

@@ -123,6 +123,9 @@ class SubmitChild:
     post_only: bool = False             # rejected by the venue if it would take
     display_qty: int | None = None      # reserve order: show this much, refresh from the hidden rest
     short_sale: bool = False            # a sell marked short (equity underliers)
+    capacity: str = "customer"          # the account type the venue sees: the router is an agency broker
+                                        # for institutional clients (customer, professional, market_maker,
+                                        # broker_dealer); a priority customer under pro-rata allocation
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router.domain.enums import Side
-from venues.sim.matching import POST_ONLY_WOULD_TAKE, BookError, OrderBook, Trade, from_ticks, to_ticks
+from venues.sim.matching import (POST_ONLY_WOULD_TAKE, BookError, OrderBook, Trade, from_ticks, pro_rata_shares,
+                                 to_ticks)
 
 BUY, SELL = Side.BUY, Side.SELL
 
@@ -513,3 +514,186 @@ def check_invariants(book: OrderBook, reference: ReferenceBook) -> None:
                 assert book.order(view.order_id) == view
                 assert book.queue_ahead(view.order_id) == ahead
                 ahead += view.displayed
+
+
+# --- allocation rules -------------------------------------------------------------------
+# price-time (FIFO) is the default and is what every test above exercises; the tests below
+# build each level by hand and check who gets what.
+
+def test_price_time_allocation_fills_the_level_first_in_first_out():
+    # Worked example, price-time (FIFO; one of the base allocation algorithms a Cboe Options
+    # class may use under Rule 5.32, and the equity exchanges' rule): bids at $1.00 in time
+    # order A 10 (customer), B 100 (market maker), C 50 (professional). A sell of 70 at $1.00
+    # trades A 10, then B 60; C gets nothing, whatever the capacities.
+    book = OrderBook("price-time")
+    book.submit("A", "a", BUY, 10, 100, capacity="customer")
+    book.submit("B", "b", BUY, 100, 100, capacity="market_maker")
+    book.submit("C", "c", BUY, 50, 100, capacity="professional")
+    assert fills(book.submit("T", "t", SELL, 70, 100)) == [("A", 100, 10), ("B", 100, 60)]
+    assert [(v.order_id, v.leaves) for v in book.resting(BUY)] == [("B", 40), ("C", 50)]
+
+
+def test_pro_rata_with_priority_customer_overlay_worked_example():
+    # Worked example in the style of the Cboe Rule 5.32 (former 6.45A) pro-rata algorithm with
+    # the Priority Customer overlay, and Nasdaq ISE Options 3 Section 10 (Priority Customer
+    # orders first, then Size Pro-Rata). Bids at $1.00 in time order:
+    #   C1 10 customer, MM-A 100 market maker, PRO-B 50 professional, C2 20 customer, MM-D 30 mm.
+    # A sell of 100 at $1.00:
+    #   1. priority customers in time priority: C1 10, C2 20            -> 70 left
+    #   2. pro-rata by size among A 100, B 50, D 30 (total 180), rounded down:
+    #      A 70*100/180 = 38.9 -> 38, B 70*50/180 = 19.4 -> 19, D 70*30/180 = 11.7 -> 11 (68)
+    #   3. the 2 left by rounding, in time priority: A (the earliest)   -> A 40, B 19, D 11
+    book = OrderBook("pro-rata")
+    book.submit("C1", "c1", BUY, 10, 100, capacity="customer")
+    book.submit("A", "a", BUY, 100, 100, capacity="market_maker")
+    book.submit("B", "b", BUY, 50, 100, capacity="professional")
+    book.submit("C2", "c2", BUY, 20, 100, capacity="customer")
+    book.submit("D", "d", BUY, 30, 100, capacity="market_maker")
+    result = book.submit("T", "t", SELL, 100, 100)
+    assert fills(result) == [("C1", 100, 10), ("C2", 100, 20), ("A", 100, 40), ("B", 100, 19), ("D", 100, 11)]
+    assert [t.taker_leaves for t in result.trades] == [90, 70, 30, 11, 0]
+    assert [(v.order_id, v.leaves) for v in book.resting(BUY)] == [("A", 60), ("B", 31), ("D", 19)]
+    assert book.depth(BUY, 1) == [(100, 110)]
+
+
+def test_pro_rata_minimum_allocation_tops_up_small_orders_before_time_priority():
+    # Non-customer offers at $2.00 in time order: A 60, B 3, C 3, D 1; a buy of 10.
+    # Pro-rata (total 67), rounded down: A 8 (8.96), B 0 (0.45), C 0, D 0 -> 2 left.
+    # min allocation 2: the leftover first tops up, in time priority, the orders below it:
+    # B gets 2 and nothing is left for C or D. With min allocation 1, B and C get 1 each.
+    for min_allocation, expected in ((2, [("A", 200, 8), ("B", 200, 2)]),
+                                     (1, [("A", 200, 8), ("B", 200, 1), ("C", 200, 1)])):
+        book = OrderBook("pro-rata", min_allocation=min_allocation)
+        for order_id, qty in (("A", 60), ("B", 3), ("C", 3), ("D", 1)):
+            book.submit(order_id, order_id.lower(), SELL, qty, 200, capacity="market_maker")
+        assert fills(book.submit("T", "t", BUY, 10, 200)) == expected
+
+
+def test_pro_rata_level_is_exhausted_before_the_next_price():
+    book = OrderBook("pro-rata")
+    book.submit("A", "a", SELL, 4, 101, capacity="market_maker")
+    book.submit("B", "b", SELL, 2, 101, capacity="professional")
+    book.submit("C", "c", SELL, 5, 102, capacity="market_maker")
+    book.submit("D", "d", SELL, 5, 102, capacity="customer")
+    result = book.submit("T", "t", BUY, 9, 102)
+    # 101: both in full (6); 102: customer D first with the 3 left
+    assert fills(result) == [("A", 101, 4), ("B", 101, 2), ("D", 102, 3)]
+    assert book.best_ask() == (102, 7)
+
+
+def test_pro_rata_reserve_order_takes_part_with_its_displayed_slice_only():
+    # A shows 10 of 100, B shows all of its 10: a sell of 10 splits 5/5 on displayed size
+    # (not 9/1 on total size). A sell of 20 then takes both displayed slices in full (5 + 5);
+    # A's slice refreshes at the back of the level, B is done, and a new round gives A the last 10.
+    book = OrderBook("pro-rata")
+    book.submit("A", "a", BUY, 100, 100, display_qty=10, capacity="market_maker")
+    book.submit("B", "b", BUY, 10, 100, capacity="market_maker")
+    assert fills(book.submit("T1", "t", SELL, 10, 100)) == [("A", 100, 5), ("B", 100, 5)]
+    assert fills(book.submit("T2", "t", SELL, 20, 100)) == [("A", 100, 5), ("B", 100, 5), ("A", 100, 10)]
+    assert (book.order("A").leaves, book.order("A").displayed) == (80, 10)
+
+
+def test_pro_rata_refreshed_customer_slice_loses_priority_to_the_back():
+    book = OrderBook("pro-rata")
+    book.submit("C", "c", SELL, 20, 101, display_qty=5, capacity="customer")
+    book.submit("M", "m", SELL, 10, 101, capacity="market_maker")
+    # round 1: customer C 5 (its slice), then M gets the other 3 of 8 pro-rata
+    assert fills(book.submit("T", "t", BUY, 8, 101)) == [("C", 101, 5), ("M", 101, 3)]
+    assert [v.order_id for v in book.resting(SELL)] == ["M", "C"]
+    assert book.order("C").displayed == 5
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 500), st.lists(st.integers(1, 100), min_size=1, max_size=12), st.integers(1, 10))
+def test_pro_rata_shares_never_overfill_and_use_what_they_can(qty, sizes, min_allocation):
+    shares = pro_rata_shares(qty, sizes, min_allocation)
+    assert sum(shares) == min(qty, sum(sizes))
+    assert all(0 <= share <= size for share, size in zip(shares, sizes))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 30), st.sampled_from(["customer", "market_maker", "professional"]),
+                          st.one_of(st.none(), st.integers(1, 10)), st.integers(0, 2)), min_size=1, max_size=10),
+       st.integers(1, 200))
+def test_pro_rata_book_conserves_quantity(orders, qty):
+    book = OrderBook("pro-rata", min_allocation=2)
+    for index, (size, capacity, display_qty, offset) in enumerate(orders):
+        book.submit(f"o{index}", f"u{index}", SELL, size, 100 + offset, capacity=capacity, display_qty=display_qty)
+    total = sum(size for size, *_ in orders)
+    result = book.submit("T", "t", BUY, qty, 102, ioc=True)
+    traded = sum(t.qty for t in result.trades)
+    assert traded == min(qty, total) and result.canceled_qty == qty - traded
+    assert sum(v.leaves for v in book.resting(SELL)) == total - traded
+    prices = [t.price_ticks for t in result.trades]
+    assert prices == sorted(prices)
+
+
+def test_bad_allocation_settings_are_refused():
+    with pytest.raises(BookError, match="allocation"):
+        OrderBook("fifo-ish")
+    with pytest.raises(BookError, match="min allocation"):
+        OrderBook("pro-rata", min_allocation=0)
+    with pytest.raises(BookError, match="self-match"):
+        OrderBook(stp_owners={"r"}, stp_action="cancel_both")
+
+
+# --- self-match prevention --------------------------------------------------------------
+
+@pytest.mark.parametrize("allocation", ["price-time", "pro-rata"])
+def test_self_match_cancel_resting_removes_own_order_and_the_incoming_goes_on(allocation):
+    book = OrderBook(allocation, stp_owners={"r"})
+    book.submit("x1", "x", SELL, 2, 101)
+    book.submit("r1", "r", SELL, 5, 101)
+    book.submit("x2", "x", SELL, 3, 102)
+    result = book.submit("r2", "r", BUY, 4, 102)
+    assert fills(result) == [("x1", 101, 2), ("x2", 102, 2)]
+    assert result.stp_canceled == [("r1", 5)] and result.stp_incoming is None
+    assert book.order("r1") is None and book.best_ask() == (102, 1) and result.rested_qty == 0
+    # other owners still trade against themselves
+    assert fills(book.submit("x3", "x", BUY, 1, 102)) == [("x2", 102, 1)]
+
+
+@pytest.mark.parametrize("allocation, expected", [("price-time", [("x1", 101, 2)]), ("pro-rata", [])])
+def test_self_match_cancel_incoming_stops_the_incoming_and_cancels_its_rest(allocation, expected):
+    # price-time: stops at its own order (x1 ahead of it trades); pro-rata: the whole level
+    # trades at once, so it stops before a level holding its own order
+    book = OrderBook(allocation, stp_owners={"r"}, stp_action="cancel_incoming")
+    book.submit("x1", "x", SELL, 2, 101)
+    book.submit("r1", "r", SELL, 5, 101)
+    result = book.submit("r2", "r", BUY, 4, 101)
+    assert fills(result) == expected and result.stp_incoming == "r1" and result.stp_canceled == []
+    assert result.rested_qty == 0 and result.canceled_qty == 4 - sum(q for *_, q in expected)
+    assert book.order("r1").leaves == 5 and book.order("r2") is None
+
+
+def test_fok_does_not_count_own_orders_under_self_match_prevention():
+    book = OrderBook(stp_owners={"r"})
+    book.submit("r1", "r", SELL, 5, 101)
+    book.submit("x1", "x", SELL, 2, 101)
+    killed = book.submit("f1", "r", BUY, 4, 101, fok=True)
+    assert (killed.trades, killed.canceled_qty, killed.stp_canceled) == ([], 4, [])
+    assert book.order("r1").leaves == 5                     # a killed FOK changes nothing
+    done = book.submit("f2", "r", BUY, 2, 101, fok=True)
+    assert fills(done) == [("x1", 101, 2)] and done.stp_canceled == [("r1", 5)]
+
+
+def test_replace_that_would_self_match_cancels_the_resting_own_order():
+    book = OrderBook(stp_owners={"r"})
+    book.submit("r1", "r", SELL, 5, 101)
+    book.submit("r2", "r", BUY, 3, 100)
+    result = book.replace("r2", 3, 101)
+    assert result.trades == [] and result.stp_canceled == [("r1", 5)] and result.rested_qty == 3
+    assert book.best_bid() == (101, 3) and book.best_ask() is None
+
+
+def test_order_types_behave_the_same_under_pro_rata():
+    book = OrderBook("pro-rata")
+    book.submit("a1", "m", SELL, 3, 101, capacity="market_maker")
+    book.submit("a2", "n", SELL, 3, 101, capacity="market_maker")
+    assert book.submit("p1", "c", BUY, 5, 101, post_only=True).refused == POST_ONLY_WOULD_TAKE
+    killed = book.submit("f1", "c", BUY, 7, 101, fok=True)
+    assert (killed.trades, killed.canceled_qty) == ([], 7) and book.best_ask() == (101, 6)
+    ioc = book.submit("i1", "c", BUY, 4, 101, ioc=True)
+    assert fills(ioc) == [("a1", 101, 2), ("a2", 101, 2)] and (ioc.rested_qty, ioc.canceled_qty) == (0, 0)
+    done = book.submit("f2", "c", BUY, 2, 101, fok=True)
+    assert fills(done) == [("a1", 101, 1), ("a2", 101, 1)] and len(book) == 0

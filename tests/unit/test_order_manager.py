@@ -97,7 +97,7 @@ def test_post_rests_a_post_only_child_at_a_venue_chosen_by_maker_fee(h):
     algo = Scripted.last
     child = do(h, lambda: algo.ctx.post(None, None, 5, 4.90))
     assert child.status is ChildStatus.PENDING_NEW and child.role is ChildRole.WORK and child.post_only
-    assert child.venue == "BATO"           # the biggest maker rebate (-0.40) in config/venues.toml
+    assert child.venue == "BATO"           # the biggest maker rebate (-0.35) in config/venues.toml
     h.settle(0.01)
     assert child.status is ChildStatus.NEW and ("accepted", child.child_id) in algo.heard
     assert h.venues["BATO"].book(CALL).order(child.child_id) is not None

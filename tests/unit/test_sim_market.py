@@ -32,7 +32,7 @@ def test_quotes_straddle_fair_value_on_every_option_venue_and_underlier_is_quote
     h = Harness(background=True)
     h.settle(1)
     fair = h.system.background.fair[CALL]
-    assert len(option_venues(h)) == 5
+    assert len(option_venues(h)) >= 6          # every option venue in config/venues.toml is quoted
     for venue in option_venues(h):
         book = venue.book(CALL)
         bid, ask = book.best_bid(), book.best_ask()

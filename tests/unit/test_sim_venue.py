@@ -493,3 +493,114 @@ def test_an_underlier_tick_off_the_book_grid_is_refused():
     securities = SecurityMaster.from_chains(odd.underliers, date(2026, 11, 20))
     with pytest.raises(ValueError, match="underlier tick 0.005"):
         BackgroundFlow(clock, list(venues.values()), securities, odd, settings.venues)
+
+
+# ---- allocation, capacity, self-match prevention, fee keywords
+
+def rig_with(**venue_kw) -> Rig:
+    rig = Rig()
+    rig.venue = SimVenue("OPT", rig.clock, FEES, LATENCY, MD_LATENCY,
+                         lambda r: rig.reports.append((rig.clock.now_ns(), r)),
+                         lambda m: rig.market.append((rig.clock.now_ns(), m)), symbols=(CALL,), **venue_kw)
+    return rig
+
+
+def test_venue_is_price_time_by_default_and_pro_rata_when_asked():
+    assert Rig().venue.book(CALL).allocation == "price-time"
+    assert rig_with(allocation="pro-rata", min_allocation=3).venue.book(CALL).min_allocation == 3
+    with pytest.raises(ValueError, match="allocation"):
+        rig_with(allocation="lottery")
+
+
+def test_pro_rata_venue_puts_the_customer_child_first_at_its_price():
+    # A market maker quotes 50 at $1.00 before the router's customer child bids 10 there: under
+    # price-time the maker fills first; under pro-rata the priority customer child does.
+    for allocation, child_fill in (("price-time", []), ("pro-rata", [(10, 1.00)])):
+        rig = rig_with(allocation=allocation)
+        rig.venue.place("mm", "mm1", CALL, BUY, 50, 1.00, capacity="market_maker")
+        rig.submit("C1", BUY, 10, 1.00)
+        rig.take(SELL, 10, 1.00)
+        assert rig.fills("C1") == child_fill
+
+
+def test_pro_rata_venue_splits_by_size_for_a_professional_child():
+    rig = rig_with(allocation="pro-rata")
+    rig.venue.place("mm", "mm1", CALL, BUY, 30, 1.00, capacity="market_maker")
+    rig.submit("C1", BUY, 10, 1.00, capacity="professional")
+    rig.take(SELL, 8, 1.00)
+    assert rig.fills("C1") == [(2, 1.00)]                     # 8 * 10/40 = 2; the maker gets 6
+    assert rig.venue.book(CALL).order("mm1").leaves == 24
+    assert rig.venue.book(CALL).order("C1").capacity == "professional"
+
+
+def test_self_match_prevention_cancels_the_resting_child_by_default(rig):
+    rig.submit("S1", SELL, 5, 1.05)
+    rig.place(SELL, 2, 1.06)
+    rig.submit("B1", BUY, 4, 1.06, IOC)
+    canceled = [r for r in rig.got(ChildCanceled) if r.child_id == "S1"]
+    assert canceled == [ChildCanceled("S1", "OPT",
+                                      "self-match prevention: canceled resting order against incoming child B1")]
+    assert rig.fills("S1") == [] and rig.fills("B1") == [(2, 1.06)]
+    assert rig.got()[-1] == ChildCanceled("B1", "OPT", "IOC remainder")
+    assert rig.venue.book(CALL).best_ask() is None
+    rig.cancel("S1")
+    assert rig.got()[-1] == ChildCancelRejected("S1", "OPT", "unknown or finished order")
+    rig.venue.reconcile("S1")
+    rig.settle()
+    assert rig.got()[-1] == canceled[0]
+
+
+def test_self_match_prevention_can_cancel_the_incoming_child_instead():
+    rig = rig_with(self_match="cancel_incoming")
+    rig.submit("S1", SELL, 5, 1.05)
+    rig.submit("B1", BUY, 4, 1.05)
+    assert rig.got()[-2:] == [ChildAccepted("B1", "OPT"),
+                              ChildCanceled("B1", "OPT", "self-match prevention: incoming child canceled against "
+                                                         "resting child S1")]
+    assert rig.queue(SELL) == ["S1"] and rig.queue(BUY) == [] and not rig.got(ChildFilled)
+    rig.take(BUY, 5, 1.05)                                  # others still trade with the resting child
+    assert rig.fills("S1") == [(5, 1.05)]
+
+
+def test_router_children_still_trade_with_background_liquidity_under_self_match_prevention(rig):
+    rig.place(SELL, 3, 1.05, owner="router-lookalike")
+    rig.submit("B1", BUY, 3, 1.05, IOC)
+    assert rig.fills("B1") == [(3, 1.05)]
+
+
+class KeywordFees:
+    """The fee schedule signature being added to venues/fees.py: keywords for the class and account type."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def fee(self, venue, qty, liquidity, *, symbol=None, price=None, capacity=None):
+        self.calls.append((venue, qty, liquidity, symbol, price, capacity))
+        return 0.42 * qty
+
+
+def test_fills_pass_symbol_price_and_capacity_to_a_fee_schedule_that_takes_them():
+    rig = Rig()
+    fees = KeywordFees()
+    rig.venue = SimVenue("OPT", rig.clock, fees, LATENCY, MD_LATENCY,
+                         lambda r: rig.reports.append((rig.clock.now_ns(), r)), lambda m: None, symbols=(CALL,))
+    rig.place(SELL, 5, 1.05)
+    rig.submit("C1", BUY, 2, 1.05, IOC, capacity="professional")
+    assert fees.calls == [("OPT", 2, Liquidity.REMOVED, CALL, 1.05, "professional")]
+    assert rig.got(ChildFilled)[0].fee == pytest.approx(0.84)
+
+
+class PositionalFees:
+    """The original signature, fee(venue, qty, liquidity): keywords would be a TypeError."""
+
+    def fee(self, venue, qty, liquidity):
+        return 0.50 * qty
+
+
+def test_fills_use_the_old_fee_signature_when_the_schedule_has_no_keywords():
+    rig = Rig()
+    rig.venue = SimVenue("OPT", rig.clock, PositionalFees(), LATENCY, MD_LATENCY,
+                         lambda r: rig.reports.append((rig.clock.now_ns(), r)), lambda m: None, symbols=(CALL,))
+    rig.place(SELL, 5, 1.05)
+    rig.submit("C1", BUY, 2, 1.05, IOC)
+    assert rig.got(ChildFilled)[0].fee == pytest.approx(1.00)

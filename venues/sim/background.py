@@ -159,7 +159,7 @@ class BackgroundFlow:
                 for price_ticks, lot_count in zip(prices, side_lots):
                     order_id = self._next_id("smm")
                     result = venue.place("smm", order_id, symbol, side, int(lot_count) * ROUND_LOT,
-                                         from_ticks(price_ticks, PRICE_TICK))
+                                         from_ticks(price_ticks, PRICE_TICK), capacity="market_maker")
                     if result.rested_qty:
                         placed.append(order_id)
             self._stock_quoted[(venue.name, symbol)] = placed
@@ -188,7 +188,8 @@ class BackgroundFlow:
                         continue
                     order_id = self._next_id("mm")
                     result = venue.place("mm", order_id, option.symbol, side,
-                                         int(sizes[index, int(side is Side.SELL), level]), round(price, 4))
+                                         int(sizes[index, int(side is Side.SELL), level]), round(price, 4),
+                                         capacity="market_maker")
                     if result.rested_qty:
                         placed.append(order_id)
             self._quoted[key] = (bid, ask, placed)
@@ -212,7 +213,8 @@ class BackgroundFlow:
             qty = int(self._rng.integers(1, 11))
         else:
             qty = int(self._rng.integers(1, STOCK_TAKER_LOTS_MAX + 1)) * ROUND_LOT
-        venue.place("taker", self._next_id("tk"), symbol, side, qty, from_ticks(far[0], PRICE_TICK), ioc=True)
+        venue.place("taker", self._next_id("tk"), symbol, side, qty, from_ticks(far[0], PRICE_TICK), ioc=True,
+                    capacity="professional")     # an IOC never rests, so its capacity never decides an allocation
 
     def _flicker(self) -> None:
         """Pull one side's top quote of a random option book and restore it a few milliseconds later."""
@@ -233,6 +235,6 @@ class BackgroundFlow:
             if not self._running or self._quoted.get((venue.name, index)) is not quoted:
                 return                  # re-quoted meanwhile: the fresh quote stands
             if venue.place("mm", restored, option.symbol, view.side, view.leaves,
-                           from_ticks(view.price_ticks, PRICE_TICK)).rested_qty:
+                           from_ticks(view.price_ticks, PRICE_TICK), capacity="market_maker").rested_qty:
                 quoted[2].append(restored)
         self._clock.call_later(_ms(self._rng.exponential(20.0)), restore)

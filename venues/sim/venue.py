@@ -1,5 +1,6 @@
-"""A simulated exchange (options or equities): one price-time book per listed instrument, its
-own fees and latency. It implements the venue adapter protocol v2 (venues/base.py).
+"""A simulated exchange (options or equities): one book per listed instrument, its allocation rule
+(price-time, the default, or pro-rata with a priority-customer overlay: venues/sim/matching.py),
+its own fees and latency. It implements the venue adapter protocol v2 (venues/base.py).
 
 Router commands arrive after the venue's order latency, act on the book, and their reports
 travel back after the same latency. Book changes are published as ``BookUpdate`` events after
@@ -9,9 +10,15 @@ The venue remembers every child of the day, done ones too, with the fills it mad
 answers with the whole story (accepted, each fill under its original exec ID, the current state),
 so a router that lost reports (it died, or was disconnected from the exchange) recovers them all.
 Exec IDs carry a token of the venue's start time, so a restarted venue never reuses one that day.
+
+Self-match prevention: the router's own children never trade against each other. With
+``self_match="cancel_resting"`` (the default) the resting child is canceled (ChildCanceled, its
+reason naming self-match prevention) and the incoming child goes on; with ``"cancel_incoming"``
+the incoming child's remainder is canceled instead. Background owners are not screened.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections import Counter
 from collections.abc import Collection
@@ -25,12 +32,15 @@ from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccep
                                   ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint, VenueReport)
 from venues.fees import FeeSchedule
 
-from .matching import BookError, OrderBook, SubmitResult, from_ticks, to_ticks
+from .matching import (PRICE_TIME, STP_CANCEL_INCOMING, STP_CANCEL_RESTING, BookError, OrderBook, SubmitResult,
+                       from_ticks, to_ticks)
 
 PRICE_TICK = 0.01      # book granularity; each instrument's own tick rule is enforced by the router
 ROUTER = "router"
 DEPTH_LEVELS = 5
 UNKNOWN_ORDER = "unknown or finished order"
+SELF_MATCH_RESTING = "self-match prevention: canceled resting order against incoming child {}"
+SELF_MATCH_INCOMING = "self-match prevention: incoming child canceled against resting child {}"
 
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -53,6 +63,7 @@ class _Child:
     rests, or once it is fully filled)."""
     symbol: str
     side: Side
+    capacity: str = "customer"
     filled: int = 0
     fills: list[ChildFilled] = field(default_factory=list)
     resting: bool = True
@@ -62,10 +73,19 @@ class _Child:
 class SimVenue:
     def __init__(self, name: str, clock: Clock, fees: FeeSchedule, latency_ns: int, md_latency_ns: int,
                  report_sink: Callable[[VenueReport], None], book_sink: Callable[[BookUpdate | TradePrint], None],
-                 symbols: Collection[str] | None = None) -> None:
+                 symbols: Collection[str] | None = None, allocation: str = PRICE_TIME, min_allocation: int = 1,
+                 self_match: str = STP_CANCEL_RESTING) -> None:
         self.name = name
         self._clock = clock
         self._fees = fees
+        # venues/fees.py is gaining keyword arguments (symbol, price, capacity) for schedules by
+        # account type and class; pass them only when this schedule's fee() accepts them, so the
+        # old fee(venue, qty, liquidity) keeps working. Checked once, here.
+        self._fee_keywords = _accepts_keywords(fees.fee, ("symbol", "price", "capacity"))
+        self.allocation = allocation
+        self.min_allocation = min_allocation
+        self.self_match = self_match
+        OrderBook(allocation, min_allocation=min_allocation, stp_action=self_match)   # refuse bad settings now
         self.latency_ns = latency_ns
         self._md_latency_ns = md_latency_ns
         self._report_sink = report_sink
@@ -84,7 +104,8 @@ class SimVenue:
     def book(self, symbol: str) -> OrderBook:
         book = self._books.get(symbol)
         if book is None:
-            book = self._books[symbol] = OrderBook()
+            book = self._books[symbol] = OrderBook(self.allocation, min_allocation=self.min_allocation,
+                                                   stp_owners=(ROUTER,), stp_action=self.self_match)
         return book
 
     # ---- the adapter protocol (router side): every command arrives after the order latency
@@ -114,7 +135,7 @@ class SimVenue:
             result = self.book(order.symbol).submit(
                 order.child_id, ROUTER, order.side, order.qty, to_ticks(order.price, PRICE_TICK),
                 ioc=order.time_in_force is TimeInForce.IOC, fok=fok, post_only=order.post_only,
-                display_qty=order.display_qty)
+                display_qty=order.display_qty, capacity=order.capacity)
         except BookError as exc:
             self._refuse(order, str(exc))
             return
@@ -122,17 +143,27 @@ class SimVenue:
             self._refuse(order, result.refused)
             return
         self._reply(ChildAccepted(order.child_id, self.name))
-        child = self._children[order.child_id] = _Child(order.symbol, order.side)
+        child = self._children[order.child_id] = _Child(order.symbol, order.side, order.capacity)
+        self._self_match_cancels(result, order.child_id)
         self._report_trades(result, order.symbol, order.side)
         if not result.rested_qty:
             child.resting = False
         if result.canceled_qty:
-            reason = "FOK could not fill in full" if fok else "IOC remainder"
+            if result.stp_incoming is not None:
+                reason = SELF_MATCH_INCOMING.format(result.stp_incoming)
+            else:
+                reason = "FOK could not fill in full" if fok else "IOC remainder"
             self._end(child, ChildCanceled(order.child_id, self.name, reason))
         self._publish(order.symbol)
 
+    def _self_match_cancels(self, result: SubmitResult, incoming_id: str) -> None:
+        """Resting children that self-match prevention took off the book: each ends canceled."""
+        for resting_id, _qty in result.stp_canceled:
+            self._end(self._children[resting_id], ChildCanceled(resting_id, self.name,
+                                                                SELF_MATCH_RESTING.format(incoming_id)))
+
     def _refuse(self, order: SubmitChild, reason: str) -> None:
-        child = self._children[order.child_id] = _Child(order.symbol, order.side, resting=False)
+        child = self._children[order.child_id] = _Child(order.symbol, order.side, order.capacity, resting=False)
         self._end(child, ChildRejected(order.child_id, self.name, reason))
 
     def _end(self, child: _Child, report: ChildCanceled | ChildRejected) -> None:
@@ -164,9 +195,12 @@ class SimVenue:
             self._reply(ChildReplaceRejected(order.child_id, self.name, result.refused))
             return
         self._reply(ChildReplaced(order.child_id, self.name, order.qty, from_ticks(price_ticks, PRICE_TICK)))
+        self._self_match_cancels(result, order.child_id)
         self._report_trades(result, child.symbol, child.side)
         if not result.rested_qty:
             child.resting = False
+        if result.stp_incoming is not None:
+            self._end(child, ChildCanceled(order.child_id, self.name, SELF_MATCH_INCOMING.format(result.stp_incoming)))
         self._publish(child.symbol)
 
     def _arrive_cancel(self, order: CancelChild) -> None:
@@ -205,17 +239,21 @@ class SimVenue:
             price = from_ticks(trade.price_ticks, PRICE_TICK)
             self._print(TradePrint(self.name, symbol, price, trade.qty, aggressor))
             if trade.taker_owner == ROUTER:
-                self._router_fill(trade.taker_order_id, trade.qty, price, Liquidity.REMOVED)
+                self._router_fill(trade.taker_order_id, trade.qty, price, Liquidity.REMOVED, symbol)
             if trade.maker_owner == ROUTER:
-                maker = self._router_fill(trade.maker_order_id, trade.qty, price, Liquidity.ADDED)
+                maker = self._router_fill(trade.maker_order_id, trade.qty, price, Liquidity.ADDED, symbol)
                 if not trade.maker_leaves:
                     maker.resting = False
 
-    def _router_fill(self, child_id: str, qty: int, price: float, liquidity: Liquidity) -> _Child:
+    def _router_fill(self, child_id: str, qty: int, price: float, liquidity: Liquidity, symbol: str) -> _Child:
         child = self._children[child_id]
         child.filled += qty
+        if self._fee_keywords:
+            fee = self._fees.fee(self.name, qty, liquidity, symbol=symbol, price=price, capacity=child.capacity)
+        else:
+            fee = self._fees.fee(self.name, qty, liquidity)
         fill = ChildFilled(child_id, self.name, f"{self._exec_prefix}{next(self._exec_ids)}", qty, price,
-                           self._fees.fee(self.name, qty, liquidity), liquidity)
+                           fee, liquidity)
         child.fills.append(fill)
         self._reply(fill)
         return child
@@ -226,10 +264,13 @@ class SimVenue:
     # ---- liquidity already at the venue (background market makers and takers)
 
     def place(self, owner: str, order_id: str, symbol: str, side: Side, qty: int, price: float,
-              ioc: bool = False) -> SubmitResult:
+              ioc: bool = False, capacity: str = "customer") -> SubmitResult:
+        """A background order; ``capacity`` is its account type ("customer" has priority under
+        pro-rata; the background market makers quote as "market_maker")."""
         if not self.lists(symbol):
             raise BookError(f"{symbol} is not listed on {self.name}")
-        result = self.book(symbol).submit(order_id, owner, side, qty, to_ticks(price, PRICE_TICK), ioc=ioc)
+        result = self.book(symbol).submit(order_id, owner, side, qty, to_ticks(price, PRICE_TICK), ioc=ioc,
+                                          capacity=capacity)
         self._report_trades(result, symbol, side)
         self._publish(symbol)
         return result
@@ -261,3 +302,16 @@ class SimVenue:
         bids = tuple(BookLevel(from_ticks(p, PRICE_TICK), q) for p, q in book.depth(Side.BUY, DEPTH_LEVELS))
         asks = tuple(BookLevel(from_ticks(p, PRICE_TICK), q) for p, q in book.depth(Side.SELL, DEPTH_LEVELS))
         return BookUpdate(self.name, symbol, bids, asks)
+
+
+def _accepts_keywords(func: Callable, names: tuple[str, ...]) -> bool:
+    """Whether ``func`` takes every one of ``names`` as a keyword (or has **kwargs)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return True
+    keywords = {p.name for p in params if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                     inspect.Parameter.KEYWORD_ONLY)}
+    return all(name in keywords for name in names)
