@@ -20,7 +20,7 @@ from venues.base import VenueAdapter
 from venues.fees import FeeSchedule
 from venues.remote import ExchangeLink, RemoteVenue
 from venues.sim.background import BackgroundFlow
-from venues.sim.market import build_venues, venue_latency_ns
+from venues.sim.market import build_venues, venue_latency
 from venues.sim.wire import decode as decode_frame
 from venues.sor import SmartOrderRouter
 
@@ -72,17 +72,18 @@ def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[Venu
     business) and its reader thread is started here; without, they are simulated in process."""
     securities = SecurityMaster.from_chains(market.underliers, ns_to_datetime(clock.now_ns()).date())
     fees = FeeSchedule.from_configs(venue_configs)
-    latency = venue_latency_ns(venue_configs)
+    latency = venue_latency(venue_configs, seed=market.seed)      # the SOR plans with the venues' own model
     books = MarketBooks()
     underliers = {u.symbol for u in securities.underliers()}
-    sor = SmartOrderRouter(fees, latency, venue_kinds={v.name: v.kind for v in venue_configs}, underliers=underliers)
+    sor = SmartOrderRouter(fees, latency.expected_entry_by_venue(), venue_kinds={v.name: v.kind for v in venue_configs},
+                           underliers=underliers)
     engine_ref: list[Engine] = []
 
     def to_engine(event) -> None:
         engine_ref[0].dispatch(event)
 
     if exchange is None:
-        venues: dict = build_venues(clock, securities, venue_configs, to_engine, to_engine)
+        venues: dict = build_venues(clock, securities, venue_configs, to_engine, to_engine, latency)
     else:
         venues = {v.name: RemoteVenue(v.name, exchange) for v in venue_configs}
     engine = Engine(clock=clock, securities=securities, books=books, sor=sor, venues=venues, accounts=accounts,

@@ -251,7 +251,15 @@ class VenueConfig(_Strict):
     fees: FeeConfig | None = None
     maker_fee: float | None = Field(None, description="shorthand: $ per contract or per share; negative is a rebate")
     taker_fee: float | None = Field(None, description="shorthand: $ per contract or per share")
-    latency_ms: float = Field(ge=0, description="one-way order latency")
+    latency_ms: float = Field(ge=0, description="one-way order latency (order entry), the median with jitter")
+    response_latency_ms: float | None = Field(None, ge=0, description="the venue's answers back; default latency_ms")
+    latency_jitter: float = Field(0.0, ge=0, description="lognormal sigma of each draw around the median; 0 constant")
+    latency_log: str | None = Field(None, description="a QuickFIX messages log: draw from its request-to-ack times")
+    allocation: Literal["price-time", "pro-rata"] = Field(
+        "price-time", description="how a price level's resting orders share an incoming order (venues/sim/matching.py)")
+    min_allocation: int = Field(1, ge=1, description="pro-rata: the smallest share an order at the level gets")
+    self_match: Literal["cancel_resting", "cancel_incoming"] = Field(
+        "cancel_resting", description="when two of the router's own orders would trade")
     market_data_latency_ms: float = Field(0.2, ge=0)
     quote_width: float = Field(1.0, gt=0, description="option venues: the market maker's spread, x the delta-bucket width")
     quoter_reaction_ms: float = Field(5.0, gt=0, description="option venues: mean delay before quotes follow the underlier")

@@ -8,8 +8,9 @@ each NewOrderSingle to its first ExecutionReport, split evenly between entry and
 one round trip cannot tell them apart).
 
 The simulated venues draw their delays from it and the SOR plans with its medians, so both see
-the same venue. Replies of one venue keep their order (``VenueLatency.reply_at``): a session is
-one TCP stream, and a fill never overtakes the acknowledgement sent before it.
+the same venue. Commands to a venue and its replies keep their order (``arrival_at``,
+``reply_at``): a session is one TCP stream; a cancel never overtakes its order, a fill never
+overtakes the acknowledgement sent before it.
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ class _VenueState:
     profile: LatencyProfile
     rng: np.random.Generator
     last_reply_ns: int = field(default=0)
+    last_arrival_ns: int = field(default=0)
 
 
 class VenueLatency:
@@ -92,6 +94,14 @@ class VenueLatency:
         state = self._venues[venue]
         at = max(now_ns + self.response_ns(venue), state.last_reply_ns)
         state.last_reply_ns = at
+        return at
+
+    def arrival_at(self, venue: str, now_ns: int) -> int:
+        """When a command sent to ``venue`` at ``now_ns`` reaches it: a fresh entry draw, never
+        before the command sent before it (one session, one stream)."""
+        state = self._venues[venue]
+        at = max(now_ns + self.entry_ns(venue), state.last_arrival_ns)
+        state.last_arrival_ns = at
         return at
 
     def expected_entry_ns(self, venue: str) -> int:

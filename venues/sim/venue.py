@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from router.clock import Clock
+from router.models.latency import VenueLatency
 from router.domain.enums import Liquidity, Side, TimeInForce
 from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled,
                                   ChildCancelRejected, ChildFilled, ChildRejected, ChildReplaced,
@@ -74,7 +75,9 @@ class SimVenue:
     def __init__(self, name: str, clock: Clock, fees: FeeSchedule, latency_ns: int, md_latency_ns: int,
                  report_sink: Callable[[VenueReport], None], book_sink: Callable[[BookUpdate | TradePrint], None],
                  symbols: Collection[str] | None = None, allocation: str = PRICE_TIME, min_allocation: int = 1,
-                 self_match: str = STP_CANCEL_RESTING) -> None:
+                 self_match: str = STP_CANCEL_RESTING, latency: VenueLatency | None = None) -> None:
+        """``latency``: the shared latency model (router/models/latency.py) to draw each command's
+        arrival and each reply's return from; without it both take ``latency_ns``."""
         self.name = name
         self._clock = clock
         self._fees = fees
@@ -87,6 +90,7 @@ class SimVenue:
         self.self_match = self_match
         OrderBook(allocation, min_allocation=min_allocation, stp_action=self_match)   # refuse bad settings now
         self.latency_ns = latency_ns
+        self._latency = latency if latency is not None and name in latency.venues else None
         self._md_latency_ns = md_latency_ns
         self._report_sink = report_sink
         self._book_sink = book_sink
@@ -111,16 +115,16 @@ class SimVenue:
     # ---- the adapter protocol (router side): every command arrives after the order latency
 
     def submit(self, order: SubmitChild) -> None:
-        self._clock.call_later(self.latency_ns, lambda: self._arrive_submit(order))
+        self._clock.call_later(self._entry_delay(), lambda: self._arrive_submit(order))
 
     def replace(self, order: ReplaceChild) -> None:
-        self._clock.call_later(self.latency_ns, lambda: self._arrive_replace(order))
+        self._clock.call_later(self._entry_delay(), lambda: self._arrive_replace(order))
 
     def cancel(self, order: CancelChild) -> None:
-        self._clock.call_later(self.latency_ns, lambda: self._arrive_cancel(order))
+        self._clock.call_later(self._entry_delay(), lambda: self._arrive_cancel(order))
 
     def reconcile(self, child_id: str) -> None:
-        self._clock.call_later(self.latency_ns, lambda: self._arrive_reconcile(child_id))
+        self._clock.call_later(self._entry_delay(), lambda: self._arrive_reconcile(child_id))
 
     def _arrive_submit(self, order: SubmitChild) -> None:
         self.submits[order.child_id] += 1
@@ -259,7 +263,19 @@ class SimVenue:
         return child
 
     def _reply(self, report: VenueReport) -> None:
-        self._clock.call_later(self.latency_ns, lambda: self._report_sink(report))
+        self._clock.call_later(self._reply_delay(), lambda: self._report_sink(report))
+
+    def _entry_delay(self) -> int:
+        if self._latency is None:
+            return self.latency_ns
+        now = self._clock.now_ns()
+        return self._latency.arrival_at(self.name, now) - now
+
+    def _reply_delay(self) -> int:
+        if self._latency is None:
+            return self.latency_ns
+        now = self._clock.now_ns()
+        return self._latency.reply_at(self.name, now) - now
 
     # ---- liquidity already at the venue (background market makers and takers)
 
