@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from router import faults  # noqa: E402
-from tests.faults.run import VISITS, run_once  # noqa: E402
+from tests.faults.run import VISITS, RunResult, run_once  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +37,10 @@ def main() -> None:
         for run in range(args.runs):
             nth, seed = rng.randint(1, VISITS[point]), rng.randrange(1 << 30)
             with tempfile.TemporaryDirectory(prefix=f"fault-{point}-") as work:
-                result = run_once(Path(work), point, nth, seed)
+                try:
+                    result = run_once(Path(work), point, nth, seed)
+                except Exception as error:       # a run that cannot even start is a failed run, not the end
+                    result = RunResult(point, nth, False, [f"{type(error).__name__}: {error}"], 0, 0, 0)
             totals["runs"] += 1
             totals["killed"] += result.killed
             totals["recovered"] += result.ok

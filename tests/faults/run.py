@@ -261,7 +261,6 @@ class Workload:
         exec_type = message.get(150).decode()
         if message.get(37) is not None and message.get(37) != b"NONE":
             view.order_id = message.get(37).decode()
-            view.router_cl_ord_id = cl
         if exec_type == "I":                        # a status answer is checked apart
             return
         view.status = message.get(39).decode()
@@ -307,7 +306,7 @@ class Workload:
 
     def _change(self, msg_type: str, first: str, cl: str, fields: list) -> None:
         view = self.views[first]
-        orig = view.router_cl_ord_id or view.cl_ord_ids[-1]
+        orig = view.cl_ord_ids[-1]      # the last one sent: a client does not wait for the answer
         self._chain(first, cl)
         self.client.send(msg_type, [(11, cl), (41, orig), (55, LIQUID), (54, "1"), (60, fix_time()), *fields])
 
@@ -388,6 +387,8 @@ def _check_status(workload: Workload) -> list[str]:
             continue
         status, cum = answer.get(39).decode(), int(answer.get(14))
         view.router_cl_ord_id = answer.get(11).decode()
+        if view.cl_ord_ids[-1] != view.router_cl_ord_id:     # a request the router never took: go on from its chain
+            view.cl_ord_ids.append(view.router_cl_ord_id)
         if answer.get(58) is not None and b"Unknown order" in answer.get(58):
             problems.append(f"{first}: acknowledged (last seen {view.status}, CumQty {view.cum_qty}) "
                             f"but now unknown")
@@ -401,10 +402,7 @@ def _check_status(workload: Workload) -> list[str]:
 def _finish(workload: Workload) -> None:
     for first, view in workload.views.items():
         if view.acknowledged and view.status not in FINAL:
-            cl = f"{first}x{len(view.cl_ord_ids)}"
-            workload._chain(first, cl)
-            workload.client.send("F", [(11, cl), (41, view.router_cl_ord_id or first), (55, LIQUID), (54, "1"),
-                                       (60, fix_time())])
+            workload._change("F", first, f"{first}x{len(view.cl_ord_ids)}", [])
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if all(v.status in FINAL for v in workload.views.values() if v.acknowledged):
