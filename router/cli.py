@@ -196,9 +196,11 @@ def replay(config_path: Path, log: Path, golden: Path | None, client_comp_id: st
 
 
 def _register_store_commands() -> None:
+    from router.models.cli import models
     from router.store.cli import store
 
     main.add_command(store)
+    main.add_command(models)
 
 
 _register_store_commands()
