@@ -8,7 +8,8 @@ points (tests/faults/):
 - ``journal_committed``: a batch is in the journal, nothing of it has left the process;
 - ``child_sent``: a new child order has gone to its venue, its acknowledgement has not come;
 - ``fill``: a fill has been applied in memory, its batch not yet committed (a burst cut short);
-- ``cancel_replace``: a client cancel or replace is being handled, its children being pulled;
+- ``cancel_replace``: a client cancel or replace has been taken (its pending change set), its
+  children not yet pulled, its batch not yet stored;
 - ``hedge``: an auto-hedge child is being sent.
 """
 from __future__ import annotations

@@ -171,6 +171,7 @@ class ParentLifecycle:
             return
         self._chain(parent, request.session, cmd.cl_ord_id)
         parent.pending = PendingChange(PendingKind.CANCEL, cmd.cl_ord_id, parent.cl_ord_id)
+        faults.reached("cancel_replace")
         self._pull_work(parent, report=ExecType.PENDING_CANCEL)
 
     def _chain(self, parent: ParentOrder, session: str, cl_ord_id: str) -> None:
@@ -196,6 +197,7 @@ class ParentLifecycle:
         parent.pending = PendingChange(PendingKind.REPLACE, cmd.cl_ord_id, parent.cl_ord_id, new_qty=cmd.qty,
                                        new_price=cmd.price, new_ord_type=cmd.ord_type, new_time_in_force=new_tif,
                                        new_expire_ns=expire)
+        faults.reached("cancel_replace")
         self._work.touch(parent)
         enforce_new_terms(self._orders, self._children, self._securities, parent)
         if not replace_ready(self._orders, parent):
@@ -313,8 +315,6 @@ class ParentLifecycle:
             self._reports.send(parent, report, cl_ord_id=parent.pending.cl_ord_id, orig=parent.pending.orig_cl_ord_id)
         for child in open_work:
             self._children.cancel(child)
-        if parent.pending is not None:
-            faults.reached("cancel_replace")
         if parent.pending is not None and parent.pending.kill:
             for child in self._orders.open_children(parent.order_id, ChildRole.HEDGE):
                 self._children.cancel(child)
