@@ -1,4 +1,5 @@
-"""Queue models scored against the truth of LOBSTER's order IDs.
+"""Queue models scored against the truth of order IDs: LOBSTER message files, and Databento MBO
+files (``.dbn``, ``.dbn.zst``, router/market/feeds/dbn_mbo.py).
 
 Each order entered at the touch (a submission at the best price of its side) is followed by its
 order ID to its true outcome: its first execution, or its owner's cancel. Beside it, every queue
@@ -35,6 +36,7 @@ from typing import Iterable
 
 import numpy as np
 
+from router.market.feeds.dbn_mbo import MboEvents
 from router.market.feeds.errors import BookError
 from router.market.feeds.lobster import (LobsterBook, LobsterEvent, LobsterEventType, LobsterLevels, LobsterMessages,
                                          LobsterReplay)
@@ -46,6 +48,7 @@ NS = 1_000_000_000
 TRADE_WINDOW_NS = 30 * NS
 FEATURES = ("log_queue_ahead", "log_size_behind", "log_traded_30s", "log_spread_ticks")
 TICK = 100                   # LOBSTER prices are dollars x 10,000: a cent is 100
+DBN_TICK = 10_000_000        # Databento prices are 1e-9 units: a cent (the spread feature's unit, not the contract's tick)
 
 
 @dataclass
@@ -102,8 +105,9 @@ class ValidationResult:
 
 
 class _Tracker:
-    def __init__(self, models: Iterable[str], step_ns: int, max_age_ns: int) -> None:
+    def __init__(self, models: Iterable[str], step_ns: int, max_age_ns: int, tick: int = TICK) -> None:
         self.models = {name: queue_model(name) for name in models}
+        self.tick = tick
         self.step_ns = step_ns
         self.max_age_ns = max_age_ns
         self.levels: dict[tuple[int, int], int] = {}            # (direction, price) -> visible size
@@ -220,7 +224,7 @@ class _Tracker:
                 window.popleft()
             best = self.book.best_bid if order.direction == 1 else self.book.best_ask
             bid, ask = self.book.best_bid, self.book.best_ask
-            spread = (ask[0] - bid[0]) / TICK if bid is not None and ask is not None else float("nan")
+            spread = (ask[0] - bid[0]) / self.tick if bid is not None and ask is not None else float("nan")
             level = self.levels.get((order.direction, order.price), 0)
             others = level - order.remaining
             self.checkpoints.append(Checkpoint(
@@ -261,7 +265,8 @@ def validate(message_path: str | Path, orderbook_path: str | Path | None = None,
     """Follow every touch order of the file and score each queue model (module docstring).
     Without an orderbook file the book is rebuilt from the messages, and only orders whose level
     was created inside the file are followed: before that, the size ahead is not known."""
-    tracker = _Tracker(models, int(step_s * NS), int(max_age_s * NS))
+    is_dbn = str(message_path).endswith((".dbn", ".dbn.zst"))
+    tracker = _Tracker(models, int(step_s * NS), int(max_age_s * NS), tick=DBN_TICK if is_dbn else TICK)
     first_ns = last_ns = None
     for count, (event, book, trusted) in enumerate(_events(message_path, orderbook_path)):
         if max_messages is not None and count >= max_messages:
@@ -302,6 +307,9 @@ def validate(message_path: str | Path, orderbook_path: str | Path | None = None,
 
 def _events(message_path, orderbook_path):
     """(message, book after it, whether its level's size is fully known)."""
+    if str(message_path).endswith((".dbn", ".dbn.zst")):
+        yield from MboEvents(message_path)               # market by order: every level fully known
+        return
     if orderbook_path is not None:
         for update in LobsterReplay(message_path, orderbook_path):
             yield update.event, update.book, True
