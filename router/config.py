@@ -300,10 +300,16 @@ class AccountLimits(_Strict):
     max_open_orders: int = Field(500, ge=1)
 
 
+Capacity = Literal["customer", "professional", "market_maker", "broker_dealer"]
+
+
 class AccountConfig(_Strict):
     name: str
     password: str | None = None
     limits: AccountLimits = AccountLimits()
+    # what the account is to the exchanges: its children carry it, venues charge by it and give
+    # priority customers their priority (venues/fees.py, venues/sim/matching.py)
+    capacity: Capacity = "customer"
 
 
 class Accounts(_Strict):
@@ -313,6 +319,10 @@ class Accounts(_Strict):
     def limits_for(self, account: str) -> AccountLimits:
         entry = self.accounts.get(account)
         return entry.limits if entry else self.default_limits
+
+    def capacity_for(self, account: str) -> str:
+        entry = self.accounts.get(account)
+        return entry.capacity if entry else "customer"
 
     def password_for(self, account: str) -> str | None:
         entry = self.accounts.get(account)

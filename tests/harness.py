@@ -19,14 +19,14 @@ CALL = "AAPL  261218C00200000"
 
 class Harness:
     def __init__(self, *, background: bool = False, persistence=None, engine_config: EngineConfig | None = None,
-                 start: datetime = START, algo_settings: AlgoSettings | None = None) -> None:
+                 start: datetime = START, algo_settings: AlgoSettings | None = None, accounts=None) -> None:
         settings = load_settings()
         self.settings = settings
         self.clock = SimClock.at(start)
         self.out: list = []
         self.system: System = build_system(
             clock=self.clock, market=settings.router.market, venue_configs=settings.venues,
-            accounts=settings.accounts, engine_config=engine_config or settings.router.engine,
+            accounts=accounts or settings.accounts, engine_config=engine_config or settings.router.engine,
             send=self.out.append, persistence=persistence, background=background,
             algo_settings=algo_settings or settings.router.algos)
         self.engine = self.system.engine

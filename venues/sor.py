@@ -23,10 +23,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from router.domain.enums import Side
+from router.domain.enums import Liquidity, Side
 from router.market.books import InstrumentBook
 
-from .fees import FeeSchedule
+from .fees import FeeError, FeeSchedule
 
 _EPS = 1e-9
 
@@ -41,6 +41,7 @@ class SweepRequest:
     multiplier: int
     venues: tuple[str, ...]          # allowed venues; empty means all
     max_children: int | None = None
+    capacity: str | None = None      # the account's, for its own fee rates; None: each venue's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +86,23 @@ class SmartOrderRouter:
         return SweepPlan(self._synchronise(chosen), mode)
 
     def plan_post(self, side: Side, qty: int, price: float, book: InstrumentBook,
-                  venues: tuple[str, ...] = ()) -> str | None:
+                  venues: tuple[str, ...] = (), capacity: str | None = None) -> str | None:
         """The venue for a child resting ``qty`` at ``price`` on ``side``, among ``venues``
         (empty means all) of the symbol's kind; None when no venue is allowed."""
         candidates = self._candidates(book.symbol, venues)
         if qty <= 0 or not candidates:
             return None
-        return min(candidates, key=lambda v: (self._fees.maker(v), -_shown_at(book, v, side, price), v))
+        return min(candidates, key=lambda v: (self._unit_fee(v, Liquidity.ADDED, book.symbol, capacity, price),
+                                              -_shown_at(book, v, side, price), v))
+
+    def _unit_fee(self, venue: str, liquidity: Liquidity, symbol: str, capacity: str | None,
+                  price: float | None = None) -> float:
+        """$ per unit at ``venue`` for this account type and symbol; a venue whose schedule needs
+        more than that (a crypto venue: the underlier's price) ranks by its default rate."""
+        try:
+            return self._fees.net_fee(venue, liquidity, symbol=symbol, price=price, capacity=capacity)
+        except FeeError:
+            return self._fees.taker(venue) if liquidity is Liquidity.REMOVED else self._fees.maker(venue)
 
     def _candidates(self, symbol: str, venues: tuple[str, ...]) -> list[str]:
         """Allowed venues (empty means all) that trade this kind of symbol, in fee-table order."""
@@ -101,7 +112,8 @@ class SmartOrderRouter:
 
     def _all_liquidity(self, request: SweepRequest, book: InstrumentBook,
                        takeable: dict[str, int]) -> list[tuple[str, int, float]]:
-        venues = sorted(takeable, key=lambda v: (-takeable[v], self._fees.taker(v), v))
+        venues = sorted(takeable, key=lambda v: (
+            -takeable[v], self._unit_fee(v, Liquidity.REMOVED, book.symbol, request.capacity, request.limit), v))
         if request.max_children is not None:
             venues = venues[: request.max_children]
         return [(v, takeable[v], request.limit) for v in venues]
@@ -118,7 +130,8 @@ class SmartOrderRouter:
 
     def _greedy(self, request: SweepRequest, book: InstrumentBook,
                 venues: list[str]) -> dict[str, tuple[int, float]]:
-        fee_per_unit = {v: self._fees.taker(v) / request.multiplier for v in venues}
+        fee_per_unit = {v: self._unit_fee(v, Liquidity.REMOVED, book.symbol, request.capacity, request.limit)
+                        / request.multiplier for v in venues}
         sign = 1.0 if request.side.is_buy else -1.0
         candidates = []
         for venue in venues:

@@ -16,7 +16,7 @@ than the configured timeout is reconciled with its venue, and its owner is told.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Callable, Protocol
 
 from router import faults
 from router.clock import Clock
@@ -67,8 +67,12 @@ def _resting(child: ChildOrder) -> ChildStatus:
 
 class ChildOrderManager:
     def __init__(self, clock: Clock, timers: Timers, work: UnitOfWork, orders: Orders, books: MarketBooks,
-                 securities: SecurityMaster, sor: SmartOrderRouter, venues: dict, pending_timeout_ns: int) -> None:
+                 securities: SecurityMaster, sor: SmartOrderRouter, venues: dict, pending_timeout_ns: int,
+                 capacity_of: Callable[[str], str] = lambda account: "customer") -> None:
+        """``capacity_of``: an account's capacity at the exchanges (customer, professional, ...),
+        which its children carry and the SOR ranks venues' fees by."""
         self._clock = clock
+        self._capacity_of = capacity_of
         self._securities = securities
         self._timers = timers
         self._venues = venues
@@ -127,7 +131,8 @@ class ChildOrderManager:
             "price": child.price, "side": child.side.value, "tif": child.time_in_force.value,
             "role": child.role.value, "post_only": child.post_only, "mode": mode})
         self._work.command(SubmitChild(child.child_id, child.venue, child.symbol, child.side, child.qty, child.price,
-                                       child.time_in_force, child.post_only, child.display_qty, short_sale), delay_ns)
+                                       child.time_in_force, child.post_only, child.display_qty, short_sale,
+                                       self._capacity_of(parent.account)), delay_ns)
         if child.role is ChildRole.HEDGE:
             faults.reached("hedge")
 
@@ -140,7 +145,8 @@ class ChildOrderManager:
         far = nbbo.ask if side.is_buy else nbbo.bid
         if far is None or (far > limit + _EPS if side.is_buy else far < limit - _EPS):
             return []            # nothing anywhere at the limit: skip the SOR
-        plan = self._sor.plan_sweep(SweepRequest(side, qty, limit, instrument.multiplier, venues, max_children), book)
+        plan = self._sor.plan_sweep(SweepRequest(side, qty, limit, instrument.multiplier, venues, max_children,
+                                                 self._capacity_of(parent.account)), book)
         rule = instrument.tick_rule
         open_qty = self._open_qty(parent, role)
         made: list[ChildOrder] = []
@@ -159,7 +165,8 @@ class ChildOrderManager:
              venue: str | None, post_only: bool, display_qty: int | None, tif: TimeInForce, role: ChildRole,
              allowed_venues: tuple[str, ...] = (), short_sale: bool = False) -> ChildOrder | None:
         if venue is None:
-            venue = self._sor.plan_post(side, qty, price, self._books.book(symbol), allowed_venues)
+            venue = self._sor.plan_post(side, qty, price, self._books.book(symbol), allowed_venues,
+                                        self._capacity_of(parent.account))
             if venue is None:
                 self._work.journal_add("child_blocked", parent.session,
                                        {"parent": parent.order_id, "reason": f"no venue lists {symbol}"})

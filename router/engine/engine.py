@@ -70,7 +70,8 @@ class Engine:
         self.reports.hedge_target = self._hedge_target
         services = Services(clock, books, securities, self.model, self.waiters)
         self.children = ChildOrderManager(clock, self.timers, self.work, self.orders, books, securities, sor, venues,
-                                          int(self.algo_settings.pending_timeout_ms * 1_000_000))
+                                          int(self.algo_settings.pending_timeout_ms * 1_000_000),
+                                          accounts.capacity_for)
         self.children.listener = self
         self.accounting = FillAccounting(clock, self.work, self.reports, securities, self.positions)
         self.runtime = AlgoRuntime(self.work, self.orders, self.timers, securities,
