@@ -46,7 +46,6 @@ from .scoring import Bucket, brier, auc, calibration, fit_logistic
 
 NS = 1_000_000_000
 TRADE_WINDOW_NS = 30 * NS
-FEATURES = ("log_queue_ahead", "log_size_behind", "log_traded_30s", "log_spread_ticks")
 TICK = 100                   # LOBSTER prices are dollars x 10,000: a cent is 100
 DBN_TICK = 10_000_000        # Databento prices are 1e-9 units: a cent (the spread feature's unit, not the contract's tick)
 
@@ -73,7 +72,6 @@ class Checkpoint:
     fronts: dict[str, float]
     behind: dict[str, float]
     traded_30s: int
-    at_best: bool
     spread_ticks: float
 
 
@@ -222,7 +220,6 @@ class _Tracker:
             window = self.trades[order.direction]
             while window and window[0][0] < ts_ns - TRADE_WINDOW_NS:
                 window.popleft()
-            best = self.book.best_bid if order.direction == 1 else self.book.best_ask
             bid, ask = self.book.best_bid, self.book.best_ask
             spread = (ask[0] - bid[0]) / self.tick if bid is not None and ask is not None else float("nan")
             level = self.levels.get((order.direction, order.price), 0)
@@ -230,7 +227,7 @@ class _Tracker:
             self.checkpoints.append(Checkpoint(
                 order, ts_ns, {n: s.front for n, s in order.states.items()},
                 {n: max(others - max(s.front, 0.0), 0.0) for n, s in order.states.items()},
-                sum(size for _, size in window), best is not None and best[0] == order.price, spread))
+                sum(size for _, size in window), spread))
         order.next_checkpoint_ns = ts_ns + self.step_ns
         if order.next_checkpoint_ns - order.entry_ns <= self.max_age_ns:
             heapq.heappush(self._due, (order.next_checkpoint_ns, order.order_id))

@@ -11,26 +11,26 @@ Writes use Core statements with executemany: one round trip per table and batch.
 """
 from __future__ import annotations
 
-from operator import itemgetter
-
-import json
 import logging
 import time
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import (ColumnElement, Connection, Executable, Select, Table, create_engine, delete, event, func,
-                        insert, select)
+from sqlalchemy import Connection, Executable, Table, create_engine, delete, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from router.domain.events import ClientReport, JournalEntry, ResentReport
 from router.domain.orders import ChildOrder, Fill, ParentOrder, RestoredState
+from router.engine.batch import REPORTS_RELEASED
 
 from . import schema
-from router.domain.events import ClientReport, JournalEntry, ResentReport
 from .journal import Damage, JournalCorrupt, decode_state, encode_state, entry_crc, find_damage
+from .queries import (children_query, fetch, fills_query, last_journal_seq, parents_query, read_meta,
+                      used_cl_ord_ids)
 from .projection import WATERMARK, InlineProjection, Pending, ProjectionProcess, write_pending
 from .rows import (child_from_row, child_record, fill_from_row, fill_record, journal_from_row, journal_to_row,
                    parent_from_row, parent_record, position_record, report_from_record, report_record)
@@ -38,9 +38,7 @@ from .rows import (child_from_row, child_record, fill_from_row, fill_record, jou
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-T = TypeVar("T")
 _SCAN_BATCH = 5000
-REPORTS_RELEASED = "reports_released_seq"     # meta: the last batch whose reports all went to FIX
 
 
 class Store:
@@ -248,16 +246,16 @@ class Store:
         working_ids = select(parents.c.order_id).where(is_working)
         day_ids = select(parents.c.order_id).where(of_the_day)
         with self.engine.connect() as connection:
-            meta = _meta(connection)
+            meta = read_meta(connection)
             return RestoredState(
-                parents=_fetch(connection, _parents_query().where(of_the_day), parent_from_row),
-                children=_fetch(connection, _children_query(schema.children.c.parent_id.in_(working_ids)),
+                parents=fetch(connection, parents_query().where(of_the_day), parent_from_row),
+                children=fetch(connection, children_query(schema.children.c.parent_id.in_(working_ids)),
                                 child_from_row),
-                fills=_fetch(connection, _fills_query(schema.fills.c.parent_id.in_(working_ids)),
+                fills=fetch(connection, fills_query(schema.fills.c.parent_id.in_(working_ids)),
                              fill_from_row),
-                used_cl_ord_ids=_used_cl_ord_ids(connection),
+                used_cl_ord_ids=used_cl_ord_ids(connection),
                 next_order_number=int(meta.get("next_order_number", "1")),
-                journal_seq=_last_journal_seq(connection),
+                journal_seq=last_journal_seq(connection),
                 meta=meta,
                 fill_keys={tuple(key) for key in connection.execute(
                     select(schema.fills.c.venue, schema.fills.c.exec_id).where(schema.fills.c.parent_id.in_(day_ids)))},
@@ -279,12 +277,12 @@ class Store:
         """(session, ClOrdID) of every ClOrdID any chain (or auto-hedge, 5010) has used, to reject duplicates."""
         self.sync()
         with self.engine.connect() as connection:
-            return _used_cl_ord_ids(connection)
+            return used_cl_ord_ids(connection)
 
     def last_journal_seq(self) -> int:
         """The highest journal seq, 0 when the journal is empty."""
         with self.engine.connect() as connection:
-            return _last_journal_seq(connection)
+            return last_journal_seq(connection)
 
     def iter_journal(self, from_seq: int = 0) -> Iterator[JournalEntry]:
         """Journal entries with seq >= from_seq, in seq order, streamed."""
@@ -317,27 +315,27 @@ class Store:
     def meta(self) -> dict[str, str]:
         self.sync()
         with self.engine.connect() as connection:
-            return _meta(connection)
+            return read_meta(connection)
 
     def parents(self, open_only: bool = False) -> list[ParentOrder]:
         """Parents in arrival order; ``open_only``: those not closed (working, or done and still hedging)."""
         self.sync()
-        query = _parents_query()
+        query = parents_query()
         if open_only:
             query = query.where(schema.parents.c.closed.is_(False))
         with self.engine.connect() as connection:
-            return _fetch(connection, query, parent_from_row)
+            return fetch(connection, query, parent_from_row)
 
     def children(self, parent_id: str) -> list[ChildOrder]:
         self.sync()
         with self.engine.connect() as connection:
-            return _fetch(connection, _children_query(schema.children.c.parent_id == parent_id),
+            return fetch(connection, children_query(schema.children.c.parent_id == parent_id),
                           child_from_row)
 
     def fills(self, parent_id: str) -> list[Fill]:
         self.sync()
         with self.engine.connect() as connection:
-            return _fetch(connection, _fills_query(schema.fills.c.parent_id == parent_id), fill_from_row)
+            return fetch(connection, fills_query(schema.fills.c.parent_id == parent_id), fill_from_row)
 
     def close(self) -> None:
         try:
@@ -379,46 +377,6 @@ def _batched(statement: Any, table: Table, batch: bool) -> Executable:
     RETURNING. The RETURNING added here just turns that on; its rows are ignored. Packing is
     safe because commit_batch sends each key once. sqlite has no round trips to save."""
     return statement.returning(*table.primary_key) if batch else statement
-
-
-def _parents_query() -> Select[Any]:
-    parents = schema.parents
-    return select(parents).order_by(parents.c.created_ns, parents.c.order_id)
-
-
-def _children_query(where: ColumnElement[bool]) -> Select[Any]:
-    children = schema.children
-    return (select(children).where(where)
-            .order_by(children.c.parent_id, children.c.sent_ns, children.c.child_id))
-
-
-def _fills_query(where: ColumnElement[bool]) -> Select[Any]:
-    fills = schema.fills
-    return select(fills).where(where).order_by(fills.c.parent_id, fills.c.ts_ns, fills.c.exec_id)
-
-
-def _fetch(connection: Connection, query: Select[Any], from_row: Callable[[Any], T]) -> list[T]:
-    return [from_row(row) for row in connection.execute(query).mappings()]
-
-
-def _used_cl_ord_ids(connection: Connection) -> set[tuple[str, str]]:
-    parents = schema.parents
-    used: set[tuple[str, str]] = set()
-    for session, cl_ord_id, chain, algo in connection.execute(select(parents.c.session, parents.c.cl_ord_id,
-                                                                     parents.c.cl_ord_ids, parents.c.algo)):
-        used.add((session, cl_ord_id))
-        used.update((session, chained) for chained in json.loads(chain))
-        if (hedge_id := json.loads(algo).get("alt_auto_hedge_id")):
-            used.add((session, hedge_id))        # the hedge executions' ClOrdID (5010)
-    return used
-
-
-def _meta(connection: Connection) -> dict[str, str]:
-    return dict(connection.execute(select(schema.meta.c.key, schema.meta.c.value)).all())
-
-
-def _last_journal_seq(connection: Connection) -> int:
-    return connection.execute(select(func.coalesce(func.max(schema.journal.c.seq), 0))).scalar_one()
 
 
 def _create_parent_directory(database: str | None) -> None:

@@ -33,7 +33,7 @@ from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccep
                                   ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint, VenueReport)
 from venues.fees import FeeSchedule
 
-from .matching import (PRICE_TIME, STP_CANCEL_INCOMING, STP_CANCEL_RESTING, BookError, OrderBook, SubmitResult,
+from .matching import (PRICE_TIME, STP_CANCEL_RESTING, BookError, OrderBook, SubmitResult,
                        from_ticks, to_ticks)
 
 PRICE_TICK = 0.01      # book granularity; each instrument's own tick rule is enforced by the router

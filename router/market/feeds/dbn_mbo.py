@@ -90,19 +90,14 @@ def _translate(action: str, record, orders: dict[int, _Order]):
     order = orders.get(order_id)
     if order is None:
         return []                                          # trades, clears, events of unknown orders
-    if action == "C":
+    if action in ("C", "F"):                             # a cancel of, or a fill against, the resting order
         size = min(size, order.size)
         order.size -= size
         if order.size <= 0:
             orders.pop(order_id)
-            return [(LobsterEventType.DELETE, order_id, size, order.price, order.direction)]
-        return [(LobsterEventType.CANCEL, order_id, size, order.price, order.direction)]
-    if action == "F":
-        size = min(size, order.size)
-        order.size -= size
-        if order.size <= 0:
-            orders.pop(order_id)
-        return [(LobsterEventType.EXECUTE, order_id, size, order.price, order.direction)]
+        kind = LobsterEventType.EXECUTE if action == "F" else \
+            LobsterEventType.DELETE if order.size <= 0 else LobsterEventType.CANCEL
+        return [(kind, order_id, size, order.price, order.direction)]
     if action == "M":
         if price == order.price and size <= order.size:      # a size cut keeps its place
             cut = order.size - size
