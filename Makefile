@@ -6,10 +6,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run serve test test-all bench dictionary clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# hftbacktest, the peer of bench/replay_speed.py: its core needs only numpy and numba, but it
+	# pins numpy<2.3, and numpy 2.2 breaks the surface fitter's SLSQP refit; so without its
+	# plotting dependencies and its pin.
+	$(BIN)/pip install --quiet --no-deps hftbacktest==2.4.4
 	touch $(STAMP)
 
 run: $(STAMP)

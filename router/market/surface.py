@@ -453,6 +453,12 @@ def fit_svi(k: np.ndarray, w: np.ndarray, weights: np.ndarray | None = None, *, 
         from_previous = previous is not None and not slice_violations(previous, lower, upper)
         fixed, spent = _constrained_refit(data, previous if from_previous else fitted, lower, upper)
         evaluations += spent
+        if fixed is None and lower is not None:
+            # SLSQP can stall at an infeasible start ("constraints incompatible", seen with some
+            # BLAS builds); the slice below lifted clear of itself is a feasible start.
+            lifted = replace(lower.params, a=lower.params.a + 2 * _MARGIN * data.w_max)
+            fixed, spent = _constrained_refit(data, Slice(years, lifted, fitted.k_range), lower, upper)
+            evaluations += spent
         if fixed is not None:
             fitted, violations, repaired = fixed, [], True
             sse = float(np.sum(data.weight * (fixed.params.total_variance(k) - w) ** 2))
