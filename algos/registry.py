@@ -52,7 +52,7 @@ _FIELD_TAGS = {
     "order_ref_uprc": 5108, "order_ref_delta": 5110, "order_ref_gamma": 5112, "order_ref_theta": 5114,
     "cxl_uprc_range": 5072, "min_ubid": 5074, "max_uask": 5076, "min_option_px": 5078, "auto_hedge": 5152,
     "alt_auto_hedge_id": 5010, "short_sale_flag": 5172, "start_type": 5090, "slice_count": 5056,
-    "take_reach": 5104, "strategy": 5034,
+    "take_reach": 5104, "strategy": 5034, "max_exposure_size": 5046, "num_make_exchanges": 5048,
 }
 _TAG_NAMES = {5056: "SRProgressSliceCnt/TwapSliceCount", 5090: "SRStartType", 5104: "SRTakeReachRule",
               5116: "SROrderVolLimit", 5140: "SRTakeSurfPrcOffset", 5142: "SRTakeSurfVolOffset",
@@ -60,7 +60,7 @@ _TAG_NAMES = {5056: "SRProgressSliceCnt/TwapSliceCount", 5090: "SRStartType", 51
               5074: "SRMinUBid", 5076: "SRMaxUAsk", 5078: "SRMinOptionPx", 5172: "SRShortSaleFlag",
               5108: "SROrderRefUPrc", 5110: "SROrderRefDelta", 5112: "SROrderRefGamma", 5114: "SROrderRefTheta",
               5118: "SRRateOverride", 5120: "SRSDivOverride", 5122: "SRDDivOverride", 5124: "SROverrideCode",
-              5010: "SRAltAutoHedgeId"}
+              5010: "SRAltAutoHedgeId", 5046: "SRMaxExposureSize", 5048: "SRNumMakeExchanges"}
 
 
 def tags_given(params: AlgoParams) -> set[int]:

@@ -82,7 +82,7 @@ TargetCompID=BENCH
 
 def write_config(work: Path) -> Path:
     """The default configuration, plus BENCH account limits its orders never reach."""
-    for name in ("router.toml", "venues.toml", "accounts.toml"):
+    for name in ("router.toml", "venues.toml", "accounts.toml", "participants.toml"):
         (work / name).write_text((REPO / "config" / name).read_text())
     with open(work / "accounts.toml", "a") as accounts:
         accounts.write("\n[accounts.BENCH]\nlimits = { max_order_qty = 1000000, max_order_notional = 1e12, "

@@ -50,23 +50,30 @@ def main(ctx: click.Context, config_path: Path, verbose: bool) -> None:
               help="Use the `router exchange` already running there (it outlives this router).")
 @click.option("--in-process-market", is_flag=True,
               help="Run the venues and their market in this process, on the engine's thread.")
+@click.option("--venue-protocol", type=click.Choice(["native", "fix"]), default="native", show_default=True,
+              help="How the venues of the exchange are reached: its msgpack link, or FIX 4.4 with a session per "
+                   "venue (SenderCompID ROUTER, TargetCompID the venue; FileStore and FileLog under the state "
+                   "directory; an exchange started with `router exchange --protocol fix`). native stays the "
+                   "default: a child's round trip is about 1.8x shorter over it (bench/fix_venue_roundtrip.py).")
 @click.pass_obj
 def serve(config_path: Path, sessions: Path | None, state_dir: Path | None, store_url: str | None,
-          quiet_market: bool, exchange_address: str | None, in_process_market: bool) -> None:
+          quiet_market: bool, exchange_address: str | None, in_process_market: bool, venue_protocol: str) -> None:
     from router.server import SPAWN, RouterServer
 
     if exchange_address and in_process_market:
         raise click.UsageError("--exchange and --in-process-market exclude each other")
+    if in_process_market and venue_protocol == "fix":
+        raise click.UsageError("--venue-protocol fix needs an exchange: it excludes --in-process-market")
     if exchange_address and quiet_market:
         raise click.UsageError("with --exchange the market is the exchange's: start it with --quiet-market")
     settings = load_settings(config_path)
     exchange = None if in_process_market else exchange_address or SPAWN
     server = RouterServer(settings, sessions=sessions, state_dir=state_dir, store_url=store_url,
-                          background=not quiet_market, exchange=exchange).start()
+                          background=not quiet_market, exchange=exchange, venue_protocol=venue_protocol).start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    venues = "in process" if exchange is None else f"exchange {server.system.exchange.address}"
+    venues = "in process" if exchange is None else f"exchange {server.system.exchange.address} ({venue_protocol})"
     console.print(f"router ready: FIX on port(s) {', '.join(map(str, server.ports))}, "
                   f"store {server.store.url}, {len(server.system.securities)} instruments, venues {venues}",
                   highlight=False)
@@ -79,11 +86,20 @@ def serve(config_path: Path, sessions: Path | None, state_dir: Path | None, stor
                    "router at a time over TCP (what `router serve` starts; `router serve --exchange` connects).")
 @click.option("--port", type=int, default=0, show_default=True, help="Port on 127.0.0.1; 0 picks a free one.")
 @click.option("--quiet-market", is_flag=True, help="No background quotes or trades (books stay empty).")
+@click.option("--protocol", type=click.Choice(["native", "fix"]), default="native", show_default=True,
+              help="native: length-prefixed msgpack, one router connection (venues/sim/wire.py). fix: a QuickFIX "
+                   "acceptor with a FIX 4.4 session per venue (venues/fix_protocol.py), for `router serve "
+                   "--venue-protocol fix`; slower (bench/fix_venue_roundtrip.py), so not the default.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="--protocol fix: where the sessions' FileStore and FileLog live (default: var/exchange of the "
+                   "checkout); keep it across restarts, the router's sequence numbers follow it.")
 @click.option("--until-stdin-closes", is_flag=True, hidden=True,
               help="Exit when stdin reaches end of file (the router that started this exchange is gone).")
 @click.pass_obj
-def exchange(config_path: Path, port: int, quiet_market: bool, until_stdin_closes: bool) -> None:
+def exchange(config_path: Path, port: int, quiet_market: bool, protocol: str, state_dir: Path | None,
+             until_stdin_closes: bool) -> None:
     from venues.sim.exchange import run_exchange
+    from venues.sim.fix_gateway import run_fix_exchange
 
     settings = load_settings(config_path)
     stop = threading.Event()
@@ -93,18 +109,34 @@ def exchange(config_path: Path, port: int, quiet_market: bool, until_stdin_close
     def ready(bound: int) -> None:
         click.echo(f"exchange ready: port {bound}")
         sys.stdout.flush()
+    watch_fds = (sys.stdin.fileno(),) if until_stdin_closes else ()
+    if protocol == "fix":
+        run_fix_exchange(settings.router.market, settings.venues, port=port, background=not quiet_market,
+                         ready=ready, should_stop=stop.is_set, watch_fds=watch_fds,
+                         state_dir=state_dir or config_path.resolve().parent.parent / "var" / "exchange")
+        return
     run_exchange(settings.router.market, settings.venues, port=port, background=not quiet_market, ready=ready,
-                 should_stop=stop.is_set, watch_fds=(sys.stdin.fileno(),) if until_stdin_closes else ())
+                 should_stop=stop.is_set, watch_fds=watch_fds)
 
 
-@main.command(help="Print the tradeable instruments, one per line (OSI code, or the underlier's symbol).")
+@main.command(help="Print the tradeable instruments, one per line, tab-separated: the symbol (OSI code, a crypto "
+                   "venue's name such as BTC-27NOV26-90000-C, or the underlier's), kind, underlier, the venues "
+                   "that list it, tick (small/large@threshold), multiplier, and the currency its price is quoted in.")
 @click.pass_obj
 def instruments(config_path: Path) -> None:
     from router.market.securities import SecurityMaster
+    from venues.sim.market import listed_symbols
 
     settings = load_settings(config_path)
-    for instrument in SecurityMaster.from_chains(settings.router.market.underliers):
-        click.echo(f"{instrument.symbol}\t{instrument.kind.value}\t{instrument.underlying}")
+    securities = SecurityMaster.from_chains(settings.router.market.underliers)
+    listing = {v.name: listed_symbols(v, securities) for v in settings.venues}
+    for instrument in securities:
+        venues = ",".join(name for name, symbols in listing.items() if instrument.symbol in symbols) or "-"
+        rule = instrument.tick_rule
+        tick = f"{rule.small_tick:g}" if rule.small_tick == rule.large_tick else \
+            f"{rule.small_tick:g}/{rule.large_tick:g}@{rule.threshold:g}"
+        click.echo(f"{instrument.symbol}\t{instrument.kind.value}\t{instrument.underlying}\t{venues}\t{tick}\t"
+                   f"{instrument.multiplier}\t{instrument.quote_currency}")
 
 
 @main.command(help="Send one order and print its ExecutionReports, e.g. "

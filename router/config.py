@@ -21,9 +21,16 @@ class _Strict(BaseModel):
 
 class UnderlierConfig(_Strict):
     """One underlier and its option chain. Expiries and strikes are listed, or generated:
-    ``monthly_expiries`` third Fridays from the market's start date, and ``strikes_each_side``
-    strikes every ``strike_step`` around spot."""
+    ``monthly_expiries`` third Fridays from the market's start date (last Fridays for a crypto
+    chain), ``weekly_expiries`` Fridays, and ``strikes_each_side`` strikes every ``strike_step``
+    around spot. ``market = "crypto"`` lists the chain the Deribit way (router/market/crypto.py):
+    names like ``BTC-27NOV26-90000-C`` on ``option_root``, last-Friday monthlies, expiry at
+    08:00 UTC; such a chain trades only on venues of that market."""
     symbol: str
+    market: Literal["us_equity_options", "crypto"] = "us_equity_options"
+    option_root: str | None = Field(None, description="the root in option names (crypto: the coin, BTC); default symbol")
+    quote_currency: str = Field("USD", description="the premium's currency; BTC for coin-margined options")
+    weekly_expiries: int = Field(0, ge=0)
     kind: Literal["equity", "future", "perpetual"] = "equity"
     spot: float = Field(gt=0)
     vol: float = Field(gt=0, description="annualised at-the-money volatility of the path and the quoted surface")
@@ -32,7 +39,7 @@ class UnderlierConfig(_Strict):
     strikes: list[float] = []
     strike_step: float | None = Field(None, gt=0)
     strikes_each_side: int = Field(0, ge=0)
-    tick: Literal["penny_pilot", "all_penny"] = "penny_pilot"
+    tick: Literal["penny_pilot", "all_penny", "crypto_btc"] = "penny_pilot"
     multiplier: int = Field(100, ge=1)
     settlement: Literal["physical", "cash"] = "physical"
     exercise: Literal["american", "european"] = "american"
@@ -47,13 +54,49 @@ class UnderlierConfig(_Strict):
 
     @model_validator(mode="after")
     def _chain_defined(self) -> "UnderlierConfig":
-        if not self.expiries and not self.monthly_expiries:
-            raise ValueError(f"{self.symbol}: give expiries or monthly_expiries")
+        if not self.expiries and not self.monthly_expiries and not self.weekly_expiries:
+            raise ValueError(f"{self.symbol}: give expiries, monthly_expiries or weekly_expiries")
         if not self.strikes and not (self.strike_step and self.strikes_each_side):
             raise ValueError(f"{self.symbol}: give strikes or strike_step with strikes_each_side")
         if self.kind == "future" and self.future_expiry is None:
             raise ValueError(f"{self.symbol}: a future needs future_expiry")
         return self
+
+
+class FlowConfig(_Strict):
+    """One book's flow fitted on recorded data (venues/sim/calibration.py); empty where the
+    source cannot show it (an L2 feed has no cancels by order)."""
+    source: str = Field(description="the data file it was fitted on")
+    duration_s: float = Field(gt=0)
+    marketable_orders: int = Field(ge=0)
+    marketable_per_second: float = Field(ge=0)
+    size_log_mean: float = Field(description="lognormal fit of the marketable order size (shares or base units)")
+    size_log_std: float = Field(ge=0)
+    size_median: float = Field(gt=0)
+    size_p90: float = Field(gt=0)
+    submits_per_second: float | None = Field(None, ge=0)
+    cancels_per_second: float | None = Field(None, ge=0, description="cancels at the touch (level-1 data) per book")
+    cancel_hazard_per_second: float | None = Field(None, ge=0, description="per resting order")
+    cancel_fraction: float | None = Field(None, ge=0, le=1)
+
+
+class ParticipantsConfig(_Strict):
+    """The calibrated participants (config/participants.toml, written by
+    bench/calibrate_participants.py). Without a fit the underlier books keep the plain flow:
+    ``takers_per_second`` with 1..5 round lots and no touch cancels."""
+    stock: FlowConfig | None = Field(None, description="the underlier books: their takers and touch cancels")
+    perpetual: FlowConfig | None = Field(None, description=(
+        "fitted on Binance USD-M BTCUSDT for a crypto perpetual's book; venues/sim/crypto_market.py does not read it yet"))
+
+
+class InformedConfig(_Strict):
+    """Informed option takers (venues/sim/participants.py), one kind per horizon: they see the
+    underlier path that far ahead and take a book when the option's value then beats the price
+    by more than their taker fee plus ``min_edge``."""
+    per_second: float = Field(0.0, ge=0, description="arrivals per option book per second, each horizon; 0: none")
+    horizons_s: list[Annotated[float, Field(gt=0)]] = Field([5.0, 20.0], min_length=1)
+    min_edge: float = Field(0.0, ge=0, description="$ per share beyond the taker fee")
+    size_max: int = Field(10, ge=1, description="contracts, uniform 1..size_max")
 
 
 class MarketConfig(_Strict):
@@ -68,6 +111,9 @@ class MarketConfig(_Strict):
     levels: int = Field(3, ge=1, description="price levels each market maker shows a side")
     takers_per_second: float = Field(0.2, ge=0, description="background market orders per book per second")
     flickers_per_second: float = Field(0.1, ge=0, description="top-of-book pull-and-restore per book per second")
+    participants: ParticipantsConfig = Field(ParticipantsConfig(), description=(
+        "in router.toml the name of the participants file, relative to router.toml"))
+    informed: InformedConfig = InformedConfig()
     underliers: list[UnderlierConfig]
 
 
@@ -237,7 +283,16 @@ class PerShareFees(_Strict):
     taker: float
 
 
-FeeConfig = Annotated[Union[MakerTakerFees, TakerMakerFees, FlatFees, CryptoFees, PerShareFees],
+class NotionalFees(_Strict):
+    """Perpetual and futures venues: a percent of the fill's notional (price x ``contract_size``
+    per contract), in the price's currency. Percents are in percent (0.05 means 0.05%)."""
+    model: Literal["pct_of_notional"]
+    maker_pct: float = Field(description="percent of notional for adding; negative is a rebate")
+    taker_pct: float
+    contract_size: float = Field(1.0, gt=0, description="units of the underlier per contract")
+
+
+FeeConfig = Annotated[Union[MakerTakerFees, TakerMakerFees, FlatFees, CryptoFees, PerShareFees, NotionalFees],
                       Field(discriminator="model")]
 
 
@@ -248,6 +303,9 @@ class VenueConfig(_Strict):
     class: maker-taker, or taker-maker when the maker pays more; per share on an equity venue)."""
     name: str
     kind: Literal["option", "equity"] = "option"
+    # which symbols the venue lists: a US venue the US option chains (or equity underliers), a
+    # crypto venue the crypto chains (or their perpetuals); never the other market's
+    market: Literal["us_equity_options", "crypto"] = "us_equity_options"
     fees: FeeConfig | None = None
     maker_fee: float | None = Field(None, description="shorthand: $ per contract or per share; negative is a rebate")
     taker_fee: float | None = Field(None, description="shorthand: $ per contract or per share")
@@ -260,9 +318,11 @@ class VenueConfig(_Strict):
     min_allocation: int = Field(1, ge=1, description="pro-rata: the smallest share an order at the level gets")
     self_match: Literal["cancel_resting", "cancel_incoming"] = Field(
         "cancel_resting", description="when two of the router's own orders would trade")
+    max_order_qty: int | None = Field(None, ge=1, description="the largest order the venue accepts (contracts, shares)")
     market_data_latency_ms: float = Field(0.2, ge=0)
     quote_width: float = Field(1.0, gt=0, description="option venues: the market maker's spread, x the delta-bucket width")
     quoter_reaction_ms: float = Field(5.0, gt=0, description="option venues: mean delay before quotes follow the underlier")
+    mark_vol_offset: float = Field(0.0, description="crypto option venues: the venue's mark smile minus the true smile, in vol")
 
     @model_validator(mode="before")
     @classmethod
@@ -287,10 +347,11 @@ class VenueConfig(_Strict):
 
     @model_validator(mode="after")
     def _fees_fit_kind(self) -> "VenueConfig":
-        if self.kind == "equity" and not isinstance(self.fees, PerShareFees):
-            raise ValueError(f"fees.model: an equity venue charges per share (model = \"per_share\"), not {self.fees.model!r}")
-        if self.kind == "option" and isinstance(self.fees, PerShareFees):
-            raise ValueError("fees.model: per_share is for equity venues; an option venue charges per contract")
+        if self.kind == "equity" and not isinstance(self.fees, (PerShareFees, NotionalFees)):
+            raise ValueError(f"fees.model: an equity venue charges per share (model = \"per_share\") or by notional "
+                             f"(\"pct_of_notional\"), not {self.fees.model!r}")
+        if self.kind == "option" and isinstance(self.fees, (PerShareFees, NotionalFees)):
+            raise ValueError(f"fees.model: {self.fees.model} is for equity venues; an option venue charges per contract")
         return self
 
 
@@ -335,7 +396,11 @@ def _read(path: Path) -> dict:
 
 
 def load_router_config(path: Path) -> RouterConfig:
-    return RouterConfig.model_validate(_read(path))
+    raw = _read(path)
+    market = raw.get("market", {})
+    if isinstance(market.get("participants"), str):       # a file name: the calibrated participants
+        market["participants"] = _read(path.parent / market["participants"])
+    return RouterConfig.model_validate(raw)
 
 
 class VenueConfigError(ValueError):
@@ -348,7 +413,8 @@ def _venue_error(path: Path, name: str, error: ValidationError) -> VenueConfigEr
     for item in error.errors():
         loc = [str(part) for part in item["loc"]]
         # the discriminated union adds the model's tag to the location: drop it
-        if len(loc) >= 2 and loc[0] == "fees" and loc[1] in ("maker_taker", "taker_maker", "flat", "crypto", "per_share"):
+        if len(loc) >= 2 and loc[0] == "fees" and loc[1] in ("maker_taker", "taker_maker", "flat", "crypto", "per_share",
+                                                             "pct_of_notional"):
             loc = [loc[0]] + loc[2:]
         if item["type"] == "union_tag_invalid":
             loc = loc + ["model"]

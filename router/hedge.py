@@ -348,7 +348,7 @@ class AutoHedger:
             posted = self.ctx.post(self.symbol, Side.BUY if sign > 0 else Side.SELL, qty, price,
                                    role=ChildRole.HEDGE, short_sale=self._short_sale(sign, qty))
             if posted is None:
-                self._refused("the risk checks blocked the hedge order")
+                self._refused("the risk checks blocked the hedge order, or every venue is backing off after refusals")
             return
         total = child.cum_qty + qty
         if child.target_qty != total or abs(child.target_price - price) > _EPS:

@@ -21,6 +21,7 @@ from router.engine import RestoredState
 from router.market import pricing
 from router.fix.acceptor import Acceptor, RouterApplication, load_settings as load_fix_settings, session_accounts
 from router.store.store import Store
+from venues.fix_venue import FixVenueLink
 from venues.remote import ExchangeLink, parse_address
 
 log = logging.getLogger(__name__)
@@ -29,17 +30,21 @@ GC_FREEZE_INTERVAL_NS = 10_000_000_000
 SPAWN = "spawn"
 EXCHANGE_READY = "exchange ready: port "
 EXCHANGE_START_TIMEOUT_S = 60.0
+VENUE_LOGON_TIMEOUT_S = 10.0        # at start, how long to wait for the FIX venues' logons (then go on without)
 
 
 class ExchangeProcess:
     """`router exchange` as a child process. It exits when we do, even if we are killed: its
     stdin is a pipe from us, and it stops when that pipe closes."""
 
-    def __init__(self, config_path: Path, *, quiet_market: bool = False) -> None:
+    def __init__(self, config_path: Path, *, quiet_market: bool = False, protocol: str = "native",
+                 state_dir: Path | None = None) -> None:
         argv = [sys.executable, "-m", "router", "--config", str(Path(config_path).resolve()), "exchange", "--port", "0",
-                "--until-stdin-closes"]
+                "--until-stdin-closes", "--protocol", protocol]
         if quiet_market:
             argv.append("--quiet-market")
+        if state_dir is not None:
+            argv += ["--state-dir", str(state_dir)]
         root = str(Path(__file__).resolve().parent.parent)      # the child runs this checkout's code
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -86,7 +91,8 @@ def restore_from_store(store: Store, since_ns: int | None = None) -> RestoredSta
 
 class RouterServer:
     def __init__(self, settings: Settings, *, sessions: Path | None = None, state_dir: Path | None = None,
-                 store_url: str | None = None, background: bool = True, exchange: str | None = None) -> None:
+                 store_url: str | None = None, background: bool = True, exchange: str | None = None,
+                 venue_protocol: str = "native") -> None:
         self.settings = settings
         self.state_dir = (state_dir or settings.config_path.parent.parent / "var").resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -102,10 +108,18 @@ class RouterServer:
         self.exchange_process: ExchangeProcess | None = None
         link = None
         if exchange == SPAWN:
-            self.exchange_process = ExchangeProcess(settings.config_path, quiet_market=not background)
+            # over FIX its sequence numbers are kept next to ours, so both ends agree after a restart
+            self.exchange_process = ExchangeProcess(settings.config_path, quiet_market=not background,
+                                                    protocol=venue_protocol,
+                                                    state_dir=self.state_dir / "exchange" if venue_protocol == "fix"
+                                                    else None)
             exchange = self.exchange_process.address
         try:
-            if exchange is not None:
+            if exchange is not None and venue_protocol == "fix":
+                link = FixVenueLink(*parse_address(exchange), [v.name for v in settings.venues],
+                                    self.state_dir / "venue_store", now_ns=self.clock.now_ns,
+                                    log_dir=self.state_dir / "venue_log")
+            elif exchange is not None:
                 link = ExchangeLink(*parse_address(exchange))
             self.system = build_system(clock=self.clock, market=settings.router.market,
                                        venue_configs=settings.venues, accounts=settings.accounts,
@@ -134,6 +148,10 @@ class RouterServer:
             log.error("started after journal damage: %s", self.store.last_damage.describe())
         self._freeze_heap()
         self.engine.start()
+        link = self.system.exchange
+        if isinstance(link, FixVenueLink) and not link.wait_logged_on(VENUE_LOGON_TIMEOUT_S):
+            log.error("FIX venues not logged on after %g s: starting without them (%s)", VENUE_LOGON_TIMEOUT_S,
+                      ", ".join(v for v in link.venues if not link.logged_on(v)))
         self.acceptor.start()
         return self
 
@@ -150,6 +168,8 @@ class RouterServer:
         self.engine.stop()
         if self.system.background is not None:
             self.system.background.stop()
+        if self.system.crypto is not None:
+            self.system.crypto.stop()
         self.acceptor.stop()
         if self.system.exchange is not None:
             self.system.exchange.close()

@@ -12,6 +12,8 @@ Models (configured per venue in ``config/venues.toml``, ``[venues.X.fees]``; see
 - ``crypto``: per contract, a percent of the underlier's notional, capped at a percent of the
   premium (Deribit, OKX).
 - ``per_share``: $ per share on the underlier (equity) venues.
+- ``pct_of_notional``: perpetuals and futures, a percent of the fill's notional (price x
+  contract size), in the price's currency (Binance USD-M: USDT).
 
 Penny or not: a symbol's class is penny unless its underlier (the OSI root of an option symbol,
 the symbol itself otherwise) is in the venue's ``non_penny_underliers`` (default: none, so every
@@ -154,6 +156,32 @@ class PerShareFees:
         return self.per_unit(liquidity)
 
 
+@dataclass(frozen=True, slots=True)
+class NotionalFees:
+    """Per contract: ``pct``% x the fill price x ``contract_size`` (a rebate when negative).
+    Binance USD-M futures, regular user (VIP 0), USDⓈ-M perpetuals: maker 0.0200%, taker 0.0500%
+    (binance.com/en/fee/futureFee): a taker buying 1 BTC at 60000 USDT pays 30 USDT."""
+    venue: str
+    maker_pct: float
+    taker_pct: float
+    contract_size: float = 1.0
+    model: str = "pct_of_notional"
+
+    def per_unit(self, liquidity: Liquidity, *, price: float | None = None, **_) -> float:
+        if price is None:
+            raise FeeError(f"{self.venue}: a percent-of-notional fee needs the fill price")
+        pct = self.maker_pct if _added(liquidity) else self.taker_pct
+        return pct / 100.0 * price * self.contract_size
+
+    def ranking_rate(self, liquidity: Liquidity) -> float:
+        # No per-unit figure without a price; the SOR ranks with the price when it has one.
+        return 0.0
+
+
+def binance_usdm_perpetual(venue: str = "BNPF") -> NotionalFees:
+    return NotionalFees(venue, 0.02, 0.05, 1.0)
+
+
 def _capacity(capacity, default: str) -> str:
     if capacity is None:
         return default
@@ -187,6 +215,8 @@ def model_from_config(venue: str, fees) -> FeeModel:
                                 fees.cap_pct_of_premium, fees.contract_size)
     if model == "per_share":
         return PerShareFees(venue, fees.maker, fees.taker)
+    if model == "pct_of_notional":
+        return NotionalFees(venue, fees.maker_pct, fees.taker_pct, fees.contract_size)
     raise FeeError(f"{venue}: unknown fee model {model!r}")
 
 

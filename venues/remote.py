@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 
 from router.domain.events import CancelChild, ReplaceChild, SubmitChild, VenueReport
 
-from .sim.wire import (BOOK_TAG, PRINT_TAG, PROTOCOL_VERSION, REPORT_TAGS, AuditReport, AuditRequest, FrameReader,
+from .sim.wire import (BOOK_TAG, MARK_TAG, PRINT_TAG, PROTOCOL_VERSION, REPORT_TAGS, AuditReport, AuditRequest, FrameReader,
                        Hello, Reconcile, WireError, decode, encode)
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,8 @@ class ExchangeLink:
                         put_book((frame[1], frame[2]), frame)
                     elif tag == PRINT_TAG:
                         put_print(frame)
+                    elif tag == MARK_TAG:             # conflated like a book: only the latest mark counts
+                        put_book((MARK_TAG, frame[1], frame[2]), frame)
                     elif tag in REPORT_TAGS:
                         on_report(decode(frame))
                     elif tag == AuditReport.__name__:

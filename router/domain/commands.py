@@ -161,6 +161,8 @@ _ALGO_FIELDS: dict[str, tuple[Any, Callable[[Any], Any] | None]] = {
     "start_type": (None, StartType),                                            # 5090
     "slice_count": (None, int),                                                 # 5056
     "take_reach": (None, int),                                                  # 5104
+    "max_exposure_size": (None, _at_least(1, "SRMaxExposureSize (5046)")),      # 5046, shown across venues at once
+    "num_make_exchanges": (None, _at_least(1, "SRNumMakeExchanges (5048)")),    # 5048, venues to post on
     "extra": (None, _extra),                                    # every other custom tag, kept verbatim
 }
 _ALGO_DEFAULTS = {name: default for name, (default, _) in _ALGO_FIELDS.items()}
@@ -210,6 +212,8 @@ class AlgoParams:
     start_type: StartType | None
     slice_count: int | None
     take_reach: int | None
+    max_exposure_size: int | None
+    num_make_exchanges: int | None
     extra: dict[int, str]
     model_fields_set: frozenset[str]
 

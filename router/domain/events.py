@@ -82,6 +82,14 @@ VENUE_REPORT_TYPES = (ChildAccepted, ChildFilled, ChildReplaced, ChildReplaceRej
                       ChildCanceled, ChildRejected)
 
 
+@dataclass(frozen=True, slots=True)
+class VenueConnectivity:
+    """A venue's link went down (``up`` False) or came back (a FIX venue's logout and logon): the
+    SOR routes around a venue that is down."""
+    venue: str
+    up: bool
+
+
 # ---- inbound market data
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,20 @@ class TradePrint:
     price: float
     qty: int
     aggressor: Side          # the side that removed liquidity
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPrice:
+    """A venue's mark price for one instrument: the fair value it margins and liquidates by, and
+    what quoting should centre on (seed 002). Deribit and OKX publish one per option from their
+    own mark-volatility surface on the forward; ``price`` is in the instrument's quote currency
+    (BTC for coin-margined options), ``iv`` the venue's mark volatility, ``underlier_price`` the
+    price it was computed on."""
+    venue: str
+    symbol: str
+    price: float
+    iv: float
+    underlier_price: float
 
 
 # ---- outbound, to venues

@@ -2,6 +2,8 @@
 
 An OSI symbol is the 6-character space-padded root, the expiry as YYMMDD, C or P, and the
 strike times 1000 as 8 digits: ``AAPL  261218C00200000`` is the AAPL 2026-12-18 200 call.
+Crypto options are not OSI: they carry their venue's own name (``BTC-27NOV26-90000-C``,
+router/market/crypto.py) in ``symbol`` and say what their premium is quoted in.
 """
 from __future__ import annotations
 
@@ -107,6 +109,10 @@ class TickRule:
 
 PENNY_PILOT = TickRule()
 ALL_PENNY = TickRule(0.01, 0.01, 0.0)
+# BTC options on Deribit (and OKX), premium in BTC: 0.0001 up to 0.0050, 0.0005 above, so 0.0049,
+# 0.0050, 0.0055 are consecutive prices (Deribit, "6 July 2023 (TS)": tick_size 0.0001 with
+# tick_size_steps [{above_price: 0.005, tick_size: 0.0005}]; OKX lists the same steps for BTC options).
+CRYPTO_BTC = TickRule(0.0001, 0.0005, 0.005)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,9 @@ class Instrument:
     settlement: Settlement | None = None
     exercise: Exercise | None = None
     underlying_kind: InstrumentKind | None = None   # options: what they are written on (Black-76 on futures)
+    quote_currency: str = "USD"      # the premium's currency: "BTC" for coin-margined crypto options
+    expiry_hour_utc: int = 20        # when an expiry day ends: 20:00 UTC for US options, 08:00 for Deribit/OKX
+    market: str = "us_equity_options"   # or "crypto": which venues list it (VenueConfig.market)
 
     @property
     def is_option(self) -> bool:
@@ -134,6 +143,16 @@ class Instrument:
     @property
     def on_future(self) -> bool:
         return self.underlying_kind in (InstrumentKind.FUTURE, InstrumentKind.PERPETUAL)
+
+    @property
+    def coin_quoted(self) -> bool:
+        """The premium is quoted in the underlier's coin (BTC), not in USD."""
+        return self.quote_currency != "USD"
+
+    def premium_usd(self, premium: float, underlier_price: float) -> float:
+        """A premium in USD: a coin-quoted one times the underlier's USD price
+        (premium_usd = premium_btc x underlier), a USD one as it is."""
+        return premium * underlier_price if self.coin_quoted else premium
 
 
 class OsiError(ValueError):

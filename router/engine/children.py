@@ -11,7 +11,8 @@ fast market never stacks requests at a venue. Venue reports drive the child stat
          \\-> Rejected
 
 and are passed on to the listener (fill accounting and the algo runtime). A child pending longer
-than the configured timeout is reconciled with its venue, and its owner is told.
+than the configured timeout is reconciled with its venue, and its owner is told. A venue that
+refuses a parent's child is left out of that parent's plans for a while (refusals.py).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from router.risk import default_child_checks
 from venues.sor import SmartOrderRouter, SweepRequest
 
 from .batch import UnitOfWork
+from .refusals import VenueRefusals
 from .child_records import Amended as _Amended, replace_child as _replace_child
 from .child_records import replace_entry as _replace_entry, report_payload as _report_payload
 from .state import Orders
@@ -55,6 +57,7 @@ class ChildListener(Protocol):
     def child_replaced(self, child: ChildOrder) -> None: ...
     def child_rejected(self, child: ChildOrder, reason: str) -> None: ...
     def child_done(self, child: ChildOrder) -> None: ...
+    def retry_due(self, parent_id: str, role: ChildRole, symbol: str) -> None: ...
 
 
 class InvariantError(RuntimeError):
@@ -87,8 +90,31 @@ class ChildOrderManager:
         self._timeout_timer = None
         self._rounded: dict[int, tuple[object, dict, dict]] = {}   # id(tick rule) -> (rule, buys, sells)
         self.listener: ChildListener | None = None
+        self.refusals = VenueRefusals()
+        self.refusal_streak = 0                  # of the parent whose child was refused last
+        self._retries: set[tuple[str, ChildRole]] = set()   # (parent, role) with a retry timer armed
 
     # ------------------------------------------------------------------ making children
+
+    def _routable(self, parent: ParentOrder, role: ChildRole, symbol: str,
+                  venues: tuple[str, ...]) -> tuple[str, ...] | None:
+        """``venues`` (empty: any) without those backing off from this parent; None when that
+        leaves none."""
+        excluded = self.refusals.backing_off(parent.order_id, role, self._clock.now_ns())
+        if not excluded:
+            return venues
+        left = tuple(v for v in (venues or self._sor.candidates(symbol)) if v not in excluded)
+        if left:
+            return left
+        key = (parent.order_id, role)
+        retry_ns = self.refusals.next_retry_ns(parent.order_id, role)
+        if retry_ns is not None and key not in self._retries:
+            def retry() -> None:
+                self._retries.discard(key)
+                self.listener.retry_due(parent.order_id, role, symbol)
+            self._retries.add(key)
+            self._timers.call_at(retry_ns, retry)
+        return None
 
     def _new_child(self, parent: ParentOrder, venue: str, symbol: str, side: Side, qty: int, price: float,
                    tif: TimeInForce, role: ChildRole, delay_ns: int = 0, **extra) -> ChildOrder:
@@ -145,6 +171,9 @@ class ChildOrderManager:
         far = nbbo.ask if side.is_buy else nbbo.bid
         if far is None or (far > limit + _EPS if side.is_buy else far < limit - _EPS):
             return []            # nothing anywhere at the limit: skip the SOR
+        venues = self._routable(parent, role, symbol, venues)
+        if venues is None:
+            return []            # every venue refused this parent lately: wait
         plan = self._sor.plan_sweep(SweepRequest(side, qty, limit, instrument.multiplier, venues, max_children,
                                                  self._capacity_of(parent.account)), book)
         rule = instrument.tick_rule
@@ -164,9 +193,14 @@ class ChildOrderManager:
     def post(self, parent: ParentOrder, instrument: Instrument, symbol: str, side: Side, qty: int, price: float,
              venue: str | None, post_only: bool, display_qty: int | None, tif: TimeInForce, role: ChildRole,
              allowed_venues: tuple[str, ...] = (), short_sale: bool = False) -> ChildOrder | None:
+        routable = self._routable(parent, role, symbol, (venue,) if venue is not None else allowed_venues)
+        if routable is None:
+            return None          # every venue refused this parent lately: wait
         if venue is None:
+            allowed_venues = routable
             venue = self._sor.plan_post(side, qty, price, self._books.book(symbol), allowed_venues,
-                                        self._capacity_of(parent.account))
+                                        self._capacity_of(parent.account), multiplier=instrument.multiplier,
+                                        tick=instrument.tick_rule.tick_at(price), now_ns=self._clock.now_ns())
             if venue is None:
                 self._work.journal_add("child_blocked", parent.session,
                                        {"parent": parent.order_id, "reason": f"no venue lists {symbol}"})
@@ -321,6 +355,7 @@ class ChildOrderManager:
             return               # late news about a finished child (a cancel reject, a reconcile answer)
         elif isinstance(report, ChildAccepted):
             if child.status is ChildStatus.PENDING_NEW:
+                self.refusals.accepted(child.parent_id, child.role, child.venue)
                 child.accepted_ns = self._clock.now_ns()
                 self._set_status(child, _resting(child))
                 listener.child_accepted(child)
@@ -345,6 +380,8 @@ class ChildOrderManager:
             self._set_status(child, ChildStatus.CANCELED)
         elif isinstance(report, ChildRejected):
             self._set_status(child, ChildStatus.REJECTED)
+            self.refusal_streak = self.refusals.refused(child.parent_id, child.role, child.venue, report.reason,
+                                                        self._clock.now_ns())
             listener.child_rejected(child, report.reason)
         if child.is_open:
             self._send_queued(child)

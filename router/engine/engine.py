@@ -24,8 +24,9 @@ from router.config import Accounts, AlgoSettings, EngineConfig
 from router.domain.commands import ClientRequest
 from router.domain.enums import ChildRole, HedgeMode
 from router.domain.events import (VENUE_REPORT_TYPES, BookUpdate, CancelChild, ChildFilled, ClientReport,
-                                  ReplaceChild, SubmitChild, TradePrint, VenueCommand)
-from router.domain.orders import ChildOrder
+                                  MarkPrice, ReplaceChild, SubmitChild, TradePrint, VenueCommand,
+                                  VenueConnectivity)
+from router.domain.orders import ChildOrder, ChildStatus
 from router.hedge import AutoHedger
 from router.market.books import MarketBooks
 from router.market.model import OptionModel
@@ -38,6 +39,8 @@ from . import tif
 from .accounting import FillAccounting
 from .batch import Persistence, UnitOfWork
 from .children import ChildOrderManager, InvariantError
+from .refusals import MAX_STREAK as MAX_REFUSAL_STREAK
+from .connectivity import Connectivity
 from .context import Services, ParentContext
 from .market_inbox import MARKET_WAKE, MarketInbox
 from .parents import ParentLifecycle
@@ -83,6 +86,9 @@ class Engine:
                                          self.runtime, validator, securities, books, self.waiters, accounts, config,
                                          self.calendar)
         services.children, services.runtime, services.lifecycle = self.children, self.runtime, self.lifecycle
+        self.sor = sor
+        self.connectivity = Connectivity(venues, sor)
+        self.lifecycle.connectivity = self.connectivity
         self.requests = ClientRequests(clock, self.work, self.lifecycle)
         self.inbox: "queue.SimpleQueue[object]" = queue.SimpleQueue()
         # books and prints from another thread; market_decode turns a buffered item (a wire
@@ -214,7 +220,12 @@ class Engine:
         elif isinstance(event, BookUpdate):
             self._on_book(event)
         elif isinstance(event, TradePrint):
-            self.books.record_trade(event)
+            self.books.record_trade(event, self.clock.now_ns())
+        elif isinstance(event, MarkPrice):
+            self.books.apply_mark(event)
+        elif isinstance(event, VenueConnectivity):
+            self.work.journal_add("venue_connectivity", None, {"venue": event.venue, "up": event.up})
+            self.connectivity.apply(event)
         elif callable(event):
             event()
         else:
@@ -264,11 +275,21 @@ class Engine:
 
     def child_rejected(self, child: ChildOrder, reason: str) -> None:
         self.runtime.child_rejected(child, reason)
-        self.lifecycle.settle(self.orders.parents[child.parent_id])
+        parent = self.orders.parents[child.parent_id]
+        if (child.status is ChildStatus.REJECTED and child.role is ChildRole.WORK
+                and self.children.refusal_streak >= MAX_REFUSAL_STREAK):
+            venue, last = self.children.refusals.last(parent.order_id, child.role)
+            self.lifecycle.finish(parent, f"venues refused {self.children.refusal_streak} children in a row; "
+                                          f"last {venue}: {last}")
+        self.lifecycle.settle(parent)
 
     def child_done(self, child: ChildOrder) -> None:
         self.runtime.child_done(child)
         self.lifecycle.settle(self.orders.parents[child.parent_id])
+
+    def retry_due(self, parent_id: str, role: ChildRole, symbol: str) -> None:
+        self.runtime.retry_due(parent_id, role, symbol)
+        self.lifecycle.settle(self.orders.parents[parent_id])
 
     # ------------------------------------------------------------------ restart
 

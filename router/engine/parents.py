@@ -51,6 +51,7 @@ class ParentLifecycle:
         self._expiry_timers: dict[str, object] = {}
         self._work_over: set[str] = set()         # parents whose own work ended (hedges may go on)
         self.mass_cancel_ids: set[tuple[str, str]] = set()
+        self.connectivity = None      # the engine's Connectivity: reports say when no venue is reachable
 
     # ------------------------------------------------------------------ new orders
 
@@ -84,7 +85,7 @@ class ParentLifecycle:
         if self._config.report_pending_new:
             self._reports.send(parent, ExecType.PENDING_NEW, status=OrdStatus.PENDING_NEW)
         parent.status = OrdStatus.NEW
-        self._reports.send(parent, ExecType.NEW)
+        self._reports.send(parent, ExecType.NEW, text=self._annotate(parent, None))
         self.arm_expiry(parent)
         algo = self._runtime.attach(parent)
         if parent.order_id in self._runtime.hedgers:
@@ -252,8 +253,15 @@ class ParentLifecycle:
     def finish(self, parent: ParentOrder, text: str) -> None:
         if not parent.is_working or parent.pending is not None or parent.order_id in self._work_over:
             return
-        parent.pending = PendingChange(PendingKind.FINISH, parent.cl_ord_id, parent.cl_ord_id, text=text)
+        parent.pending = PendingChange(PendingKind.FINISH, parent.cl_ord_id, parent.cl_ord_id,
+                                       text=self._annotate(parent, text))
         self._pull_work(parent)
+
+    def _annotate(self, parent: ParentOrder, text: str | None) -> str | None:
+        """``text``, saying so when no venue the parent may trade on is reachable."""
+        if self.connectivity is None:
+            return text
+        return self.connectivity.annotate(text, parent.symbol, parent.algo.exchanges)
 
     def hold(self, parent: ParentOrder, text: str) -> None:
         self._work.journal_add("hold", parent.session, {"parent": parent.order_id, "text": text})

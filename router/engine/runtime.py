@@ -252,3 +252,13 @@ class AlgoRuntime:
     def book_reached(self, order_id: str) -> None:
         if (algo := self._live_algo(order_id)) is not None:
             algo.on_book()
+
+    def retry_due(self, order_id: str, role: ChildRole, symbol: str) -> None:
+        """A venue's back-off after refusing this parent ran out: let its owner plan again, as
+        after a market change."""
+        if role is ChildRole.HEDGE:
+            if (hedger := self._live_hedger(order_id)) is not None:
+                hedger.on_market(symbol)
+        elif (algo := self._live_algo(order_id)) is not None:
+            algo.on_book()
+            algo.on_market(symbol)

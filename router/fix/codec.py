@@ -92,6 +92,8 @@ _ALGO_TAGS = {
     5090: ("start_type", _int_enum(StartType)),
     5056: ("slice_count", int),
     5104: ("take_reach", int),
+    5046: ("max_exposure_size", int),
+    5048: ("num_make_exchanges", int),
 }
 
 

@@ -109,6 +109,8 @@ def replay_log(settings: Settings, text: str, client_comp_id: str | None = None)
         system.engine.dispatch(decode(msg_type, message.pairs, session, account, int(message.get(34) or 0)))
     clock.advance(DRAIN_SECONDS * NANOS_PER_SECOND)
     system.background.stop()
+    if system.crypto is not None:
+        system.crypto.stop()
     return out
 
 

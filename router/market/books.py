@@ -2,6 +2,8 @@
 
 Updates arrive as ``BookUpdate`` events on the engine thread; readers (algos, the smart order
 router) ask for the best prices and for the size each venue shows at or better than a limit.
+Crypto option venues also publish a mark price per option (``MarkPrice``); ``book.mark(venue)``
+is the fair value quoting centres on (seed 002), not a fresh Black-Scholes price.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from router.domain.enums import Side
-from router.domain.events import BookLevel, BookUpdate, TradePrint
+from router.domain.events import BookLevel, BookUpdate, MarkPrice, TradePrint
 
 _EPS = 1e-9
 
@@ -37,7 +39,7 @@ TAPE_LENGTH = 256
 class InstrumentBook:
     """Every venue's displayed levels for one instrument, and its recent trades."""
 
-    __slots__ = ("symbol", "_bids", "_asks", "_nbbo", "trades")
+    __slots__ = ("symbol", "_bids", "_asks", "_nbbo", "trades", "trade_times", "marks")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
@@ -45,6 +47,8 @@ class InstrumentBook:
         self._asks: dict[str, tuple[BookLevel, ...]] = {}
         self._nbbo: Nbbo | None = EMPTY_NBBO
         self.trades: deque[TradePrint] = deque(maxlen=TAPE_LENGTH)
+        self.trade_times: deque[int] = deque(maxlen=TAPE_LENGTH)   # when each trade reached us, in step
+        self.marks: dict[str, MarkPrice] = {}       # each venue's latest mark (crypto option venues publish one)
 
     @property
     def last_trade(self) -> TradePrint | None:
@@ -54,6 +58,29 @@ class InstrumentBook:
         self._bids[update.venue] = update.bids
         self._asks[update.venue] = update.asks
         self._nbbo = None
+
+    def traded_at(self, venue: str, resting_side: Side, price: float, since_ns: int) -> int:
+        """Volume that traded against ``resting_side`` on ``venue`` at ``price`` or through it since
+        ``since_ns``: how fast that queue is being worked."""
+        total = 0
+        for at_ns, trade in zip(reversed(self.trade_times), reversed(self.trades)):
+            if at_ns < since_ns:
+                break
+            if trade.venue != venue or trade.aggressor is resting_side:
+                continue
+            if (trade.price <= price + _EPS) if resting_side.is_buy else (trade.price >= price - _EPS):
+                total += trade.qty
+        return total
+
+    def mark(self, venue: str | None = None) -> float | None:
+        """The venue's latest mark price; without a venue, the mean of every venue's latest
+        (Deribit's and OKX's marks differ a little). None before any mark arrived."""
+        if venue is not None:
+            mark = self.marks.get(venue)
+            return None if mark is None else mark.price
+        if not self.marks:
+            return None
+        return sum(m.price for m in self.marks.values()) / len(self.marks)
 
     def levels(self, venue: str, side: Side) -> tuple[BookLevel, ...]:
         return (self._bids if side.is_buy else self._asks).get(venue, ())
@@ -105,9 +132,15 @@ class MarketBooks:
         book.apply(update)
         return book
 
-    def record_trade(self, trade: TradePrint) -> InstrumentBook:
+    def record_trade(self, trade: TradePrint, now_ns: int = 0) -> InstrumentBook:
         book = self.book(trade.symbol)
         book.trades.append(trade)
+        book.trade_times.append(now_ns)
+        return book
+
+    def apply_mark(self, mark: MarkPrice) -> InstrumentBook:
+        book = self.book(mark.symbol)
+        book.marks[mark.venue] = mark
         return book
 
     def book(self, symbol: str) -> InstrumentBook:

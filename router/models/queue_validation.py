@@ -42,7 +42,7 @@ from router.market.feeds.lobster import (LobsterBook, LobsterEvent, LobsterEvent
                                          LobsterReplay)
 
 from .queue import MODELS, QueueState, filled_qty, queue_model
-from .scoring import Bucket, brier, auc, calibration, fit_logistic
+from .scoring import Bucket, Logistic, brier, auc, calibration, fit_logistic
 
 NS = 1_000_000_000
 TRADE_WINDOW_NS = 30 * NS
@@ -96,6 +96,7 @@ class ValidationResult:
     test_fill_rate: float
     horizon_s: float
     scores: dict[str, ModelScore] = field(default_factory=dict)
+    fits: dict[str, Logistic] = field(default_factory=dict)     # each model's fill-probability fit (train part)
 
     @property
     def default(self) -> str:
@@ -291,7 +292,7 @@ def validate(message_path: str | Path, orderbook_path: str | Path | None = None,
         horizon_s=horizon_s)
     filled_checkpoints = [c for c, _ in test if c.order.fill_ns is not None and c.order.fill_ns > c.ts_ns]
     for name in tracker.models:
-        fitted = fit_logistic(_features([c for c, _ in train], name), y_train)
+        fitted = result.fits[name] = fit_logistic(_features([c for c, _ in train], name), y_train)
         p = fitted.predict(_features([c for c, _ in test], name))
         buckets, ece = calibration(p, y_test)
         errors = [abs(expected_ttf_s(c.fronts[name], c.traded_30s) - (c.order.fill_ns - c.ts_ns) / NS)

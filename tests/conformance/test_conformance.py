@@ -81,7 +81,9 @@ def write_sessions_cfg(path: Path, port: int, store_dir: Path) -> None:
 def server_command(cfg: Path, state_dir: Path) -> list[str]:
     target = os.environ.get("CONFORMANCE_TARGET", "router")
     if target == "router":
-        return [sys.executable, "-m", "router", "serve",
+        # Session-layer scripts: no market needed, and spawning the venues' process would add
+        # seconds to each of the 45 runs.
+        return [sys.executable, "-m", "router", "serve", "--in-process-market", "--quiet-market",
                 "--sessions", str(cfg), "--state-dir", str(state_dir)]
     if target == "bare":
         return [sys.executable, str(REPO / "bench" / "bare_acceptor.py"), "--sessions", str(cfg)]

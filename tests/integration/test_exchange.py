@@ -16,7 +16,7 @@ import pytest
 
 from router.app import load_settings
 from router.domain.enums import Side, TimeInForce
-from router.domain.events import BookUpdate, ChildAccepted, ChildFilled, SubmitChild
+from router.domain.events import BookUpdate, ChildAccepted, ChildFilled, MarkPrice, SubmitChild
 from router.engine.market_inbox import MarketInbox
 from router.fix.client import FixClient, fix_time, new_order_fields
 from router.server import RouterServer
@@ -100,6 +100,23 @@ def test_a_fill_survives_the_client_dying_and_comes_back_by_reconcile_with_its_e
     assert second.report(ChildFilled) == fill
     assert second.link.audit() == {"T1.1": 1}          # sent once, whatever the router went through
     second.link.close()
+
+
+def test_the_exchange_runs_the_crypto_market_and_its_marks_reach_the_router(exchange):
+    client = Client(exchange.port)
+    deadline = time.monotonic() + 10
+    marks, crypto_books = [], []
+    while time.monotonic() < deadline and not (marks and crypto_books):
+        for item in client.market.take()[0]:
+            if isinstance(item, MarkPrice):
+                marks.append(item)
+            elif item.venue in ("DRBT", "OKXO") and item.asks:
+                crypto_books.append(item)
+        time.sleep(0.02)
+    client.link.close()
+    assert crypto_books, "the crypto option venues quote in `router exchange` too"
+    assert marks and marks[0].venue in ("DRBT", "OKXO") and marks[0].symbol.startswith("BTC-")
+    assert 0 < marks[0].price < 1, "a BTC option's mark is in BTC"
 
 
 def test_a_second_connection_takes_over_from_the_first(exchange):

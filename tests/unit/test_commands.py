@@ -46,9 +46,13 @@ def rich_algo() -> AlgoParams:
                       order_prc_offset=-0.05)
 
 
-def test_algo_json_is_the_one_pydantic_wrote():
-    assert rich_algo().model_dump_json() == PYDANTIC_JSON
-    assert AlgoParams().model_dump_json() == PYDANTIC_DEFAULT_JSON
+# Fields added since (5046, 5048): written after the old ones, before "extra".
+ADDED = '"max_exposure_size":null,"num_make_exchanges":null,'
+
+
+def test_algo_json_is_the_one_pydantic_wrote_plus_the_fields_added_since():
+    assert rich_algo().model_dump_json() == PYDANTIC_JSON.replace('"extra"', ADDED + '"extra"')
+    assert AlgoParams().model_dump_json() == PYDANTIC_DEFAULT_JSON.replace('"extra"', ADDED + '"extra"')
 
 
 def test_stored_algo_json_loads_back_typed():
@@ -58,7 +62,8 @@ def test_stored_algo_json_loads_back_typed():
     assert algo.auto_hedge is HedgeMode.FAST_CRX and algo.exchanges == ("XCBO", "ARCO")
     assert algo.good_till == datetime(2026, 11, 20, 15, 0, 1, 500000, tzinfo=timezone.utc)
     assert algo.ddiv_override == ((0.25, 0.5), (0.5, 0.5)) and algo.extra == {5999: "kept"}
-    assert algo.model_fields_set == set(AlgoParams.model_fields)       # as pydantic: every key in the JSON
+    # as pydantic: every key in the JSON, so not the fields added since
+    assert algo.model_fields_set == set(AlgoParams.model_fields) - {"max_exposure_size", "num_make_exchanges"}
     assert AlgoParams.model_validate_json(PYDANTIC_DEFAULT_JSON) == AlgoParams()
 
 

@@ -7,11 +7,12 @@ from tests.harness import CALL, Harness
 
 
 def option_venues(h: Harness) -> list:
-    return [h.venues[v.name] for v in h.settings.venues if v.kind == "option"]
+    """The US option venues (the crypto ones list only crypto options: tests/unit/test_crypto_market.py)."""
+    return [h.venues[v.name] for v in h.settings.venues if v.kind == "option" and v.market == "us_equity_options"]
 
 
 def equity_venues(h: Harness) -> list:
-    return [h.venues[v.name] for v in h.settings.venues if v.kind == "equity"]
+    return [h.venues[v.name] for v in h.settings.venues if v.kind == "equity" and v.market == "us_equity_options"]
 
 
 def snapshot(h: Harness) -> list:

@@ -3,6 +3,7 @@ sinks: the adapter protocol v2, its order types, its latency, equity venues and 
 stock maker; and the smart order router's choice of venue by kind, fee and displayed size."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -369,8 +370,17 @@ def test_option_symbol_sent_to_the_equity_venue_is_rejected():
 
 # ---- the background market on an equity venue
 
-def sim_market():
+def us_settings():
+    """The US market alone: its venues and chains (the crypto ones: tests/unit/test_crypto_market.py)."""
     settings = load_settings()
+    market = settings.router.market
+    market = market.model_copy(update={"underliers": [u for u in market.underliers if u.market != "crypto"]})
+    return dataclasses.replace(settings, router=settings.router.model_copy(update={"market": market}),
+                               venues=[v for v in settings.venues if v.market != "crypto"])
+
+
+def sim_market():
+    settings = us_settings()
     market = settings.router.market
     clock = SimClock(1_800_000_000_000_000_000)
     securities = SecurityMaster.from_chains(market.underliers, date(2026, 11, 20))

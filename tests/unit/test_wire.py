@@ -8,7 +8,7 @@ import pytest
 from router.domain.enums import Liquidity, Side, TimeInForce
 from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled,
                                   ChildCancelRejected, ChildFilled, ChildRejected, ChildReplaced,
-                                  ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint)
+                                  ChildReplaceRejected, MarkPrice, ReplaceChild, SubmitChild, TradePrint)
 from venues.sim.wire import (MESSAGE_TYPES, AuditReport, AuditRequest, FrameReader, Hello, Reconcile, WireError, decode,
                              encode)
 
@@ -37,6 +37,7 @@ SAMPLES = [
     BookUpdate("XCBO", CALL, (BookLevel(4.9, 44), BookLevel(4.85, 39)), (BookLevel(5.05, 50),)),
     BookUpdate("XCBO", CALL, (), ()),
     TradePrint("XCBO", CALL, 5.05, 3, Side.SELL),
+    MarkPrice("DRBT", "BTC-25DEC26-100000-C", 0.0123, 0.55, 61800.5),
 ]
 
 

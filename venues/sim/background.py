@@ -1,56 +1,57 @@
 """The simulated market around the simulated venues: the default of `router serve` and `router demo`.
+This module runs the clock side; the participants themselves are in venues/sim/participants.py.
 
 - The underliers follow seeded jump-diffusion paths with U-shaped intraday volatility
-  (router.market.paths).
-- A stock market maker rests real orders on every equity venue: a few levels of round lots
-  each side, one underlier tick apart around the path's spot, re-quoted at every path step. So
-  hedges can trade the underlier, and its book reaches the router through the venue's normal
-  publishing (with market-data latency), like any other book.
-- After every underlier step each option's fair value and delta come from the true smile
-  (router.market.simulation), one vectorised pass for the whole chain.
-- One market maker per option venue quotes every listed option a few levels deep around fair
-  value, with seed 002's delta-bucket widths times the venue's width multiplier. It re-quotes
-  after its own reaction latency, so for a few milliseconds after each move its quotes are
-  stale — the window a fast taker can pick off, as in real markets.
-- Background takers hit random books, option and stock (Poisson arrivals), and option quotes
-  flicker: a top level is pulled and restored a moment later.
-Everything draws from one seeded numpy Generator and moves on the clock: a seed and a start
-time determine the whole market.
+  (router.market.paths). With informed takers on, the path is stepped the longest horizon early so
+  they can see it ahead; the path itself is the same.
+- At every path step the stock market maker re-quotes every underlier on every equity venue at
+  once; its book reaches the router through the venue's normal publishing, like any other.
+- After every step each option's fair value and delta come from the true smile
+  (router.market.simulation), one vectorised pass for the whole chain, and each option venue's
+  market maker re-quotes after its own reaction latency (exponential, mean
+  ``quoter_reaction_ms``): for a few milliseconds its quotes are stale.
+- Poisson arrivals on the clock: uninformed takers on option books (``takers_per_second``) and
+  on underlier books (the LOBSTER fit in config/participants.toml, or ``takers_per_second``
+  without one), informed takers on option books (``[market.informed]``), option quote flickers
+  (``flickers_per_second``) and cancels of the stock maker's touch orders (the LOBSTER fit).
+Everything moves on the clock and draws from numpy Generators seeded by the market seed: one
+for the makers, and one of its own for each kind of arrival (``[seed, stream]``), so adding or
+removing one participant leaves what the others draw unchanged (common random numbers: with
+informed takers on or off, the uninformed takers arrive at the same times on the same books).
+A seed and a start time determine the whole market.
 """
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from typing import Callable
 
 import numpy as np
 
 from router.clock import NANOS_PER_SECOND, Clock
 from router.config import MarketConfig, VenueConfig
-from router.domain.enums import Side
+from router.domain.enums import Liquidity
 from router.market.paths import JumpDiffusion, UnderlierPaths
-from router.market.quoting import quote_prices
 from router.market.securities import SecurityMaster
 from router.market.simulation import ChainModel, Smile
+from venues.fees import FeeError, FeeSchedule
 
 from .matching import from_ticks, to_ticks
+from .participants import (ROUND_LOT, InformedTaker, LognormalSize, LookaheadPaths, OptionMarketMaker,
+                           OrderIds, QuoteFlicker, StockMarketMaker, UniformSize, UninformedTaker, stock_ladder)
 from .venue import PRICE_TICK, SimVenue
 
-ROUND_LOT = 100
-STOCK_LOTS_MAX = 20          # the stock maker shows 1..20 round lots a level
-STOCK_TAKER_LOTS_MAX = 5     # a background stock taker takes 1..5 round lots
+__all__ = ["BackgroundFlow", "ROUND_LOT", "stock_ladder"]   # the last two are participants.py's, long imported from here
+
+OPTION_TAKER_SIZE = UniformSize(1, 10)                       # contracts
+STOCK_TAKER_SIZE = UniformSize(1, 5, ROUND_LOT)              # without a LOBSTER fit
+STOCK_TAKER_LOTS_MAX = 20                                    # the fitted lognormal's tail, cut
+# the random streams, by participant: [seed, stream] seeds each Generator
+OPTION_TAKER_STREAM, STOCK_TAKER_STREAM, OPTION_FLICKER_STREAM, STOCK_CANCEL_STREAM = 1, 2, 3, 4
+INFORMED_STREAM = 100                                        # + the horizon's position in the list
 
 
 def _ms(ms: float) -> int:
     return int(ms * 1_000_000)
-
-
-def stock_ladder(spot: float, tick_ticks: int, levels: int) -> tuple[list[int], list[int]]:
-    """Bid and ask prices in book ticks, best first, ``tick_ticks`` apart: the best bid is the
-    underlier tick at or below spot and the best ask the next one up."""
-    best_bid = math.floor(spot / (tick_ticks * PRICE_TICK) + 1e-9) * tick_ticks
-    bids = [best_bid - level * tick_ticks for level in range(levels)]
-    asks = [best_bid + (level + 1) * tick_ticks for level in range(levels)]
-    return [b for b in bids if b > 0], asks
 
 
 def _underlier_tick_in_book_ticks(symbol: str, tick: float) -> int:
@@ -66,34 +67,80 @@ class BackgroundFlow:
         self._clock = clock
         self._config = config
         self._rng = np.random.default_rng(config.seed)
+        self._ids = OrderIds()
         by_name = {v.name: v for v in venue_configs or []}
         kind = {v.name: by_name[v.name].kind if v.name in by_name else "option" for v in venues}
-        self._option_venues = [v for v in venues if kind[v.name] == "option"]
-        self._equity_venues = [v for v in venues if kind[v.name] == "equity"]
-        self._width = {v.name: by_name[v.name].quote_width if v.name in by_name else 1.0 for v in venues}
-        self._reaction_ms = {v.name: by_name[v.name].quoter_reaction_ms if v.name in by_name else 5.0
-                             for v in venues}
+        option_venues = [v for v in venues if kind[v.name] == "option"]
+        equity_venues = [v for v in venues if kind[v.name] == "equity"]
         self._options = securities.options()
         und = config.underliers
-        self._paths = UnderlierPaths([u.symbol for u in und], [u.spot for u in und],
-                                     [JumpDiffusion(u.vol, u.jumps_per_day, u.jump_mean, u.jump_std) for u in und],
-                                     seed=config.seed)
-        self._tick_ticks = {u.symbol: _underlier_tick_in_book_ticks(u.symbol, u.underlier_tick) for u in und}
+        step_s = config.path_step_ms / 1000.0
+        # each informed horizon in whole path steps (at least one)
+        self._informed_steps = [max(1, math.ceil(h / step_s - 1e-9)) for h in config.informed.horizons_s] \
+            if config.informed.per_second > 0 else []
+        steps_ahead = max(self._informed_steps, default=0)
+        self._paths = LookaheadPaths(
+            UnderlierPaths([u.symbol for u in und], [u.spot for u in und],
+                           [JumpDiffusion(u.vol, u.jumps_per_day, u.jump_mean, u.jump_std) for u in und],
+                           seed=config.seed),
+            step_s, steps_ahead, clock.now_ns())
+        tick_ticks = {u.symbol: _underlier_tick_in_book_ticks(u.symbol, u.underlier_tick) for u in und}
         self._chain = ChainModel(self._options, {u.symbol: Smile(u.vol, u.smile_skew, u.smile_curvature)
                                                  for u in und}, config.rate) if self._options else None
-        self._option_books = [(v, index) for v in self._option_venues for index in range(len(self._options))]
-        self._stock_books = [(v, symbol) for v in self._equity_venues for symbol in self._paths.symbols]
         self.fair: dict[str, float] = {}
         self._fair = np.zeros(len(self._options))
         self._delta = np.zeros(len(self._options))
-        self._quoted: dict[tuple[str, int], tuple[float, float, list[str]]] = {}
-        self._stock_quoted: dict[tuple[str, str], list[str]] = {}
-        self._order_seq = 0
+        self._fair_ahead: dict[int, np.ndarray] = {}         # steps ahead -> every option's value then
+
+        self.option_makers = [OptionMarketMaker(v, self._options,
+                                                by_name[v.name].quote_width if v.name in by_name else 1.0,
+                                                by_name[v.name].quoter_reaction_ms if v.name in by_name else 5.0,
+                                                config.levels, config.quote_size_min, config.quote_size_max, self._ids)
+                              for v in option_venues]
+        self.stock_makers = [StockMarketMaker(v, [s for s in self._paths.symbols if v.lists(s)], tick_ticks,
+                                              config.levels, self._ids) for v in equity_venues]
+        self._add_takers(venue_configs, step_s)
+        self.option_flicker = QuoteFlicker([(m, i) for m in self.option_makers for i in m.listed],
+                                           self._ids, clock)
+        self.stock_cancels = QuoteFlicker([(m, s) for m in self.stock_makers for s in m.symbols], self._ids, clock,
+                                          touch_only=True)
+        stock_fit = config.participants.stock
+        self._stock_cancel_rate = (stock_fit.cancels_per_second or 0.0) if stock_fit else 0.0
         self._running = False
+
+    def _add_takers(self, venue_configs: list[VenueConfig] | None, step_s: float) -> None:
+        """Uninformed takers on the option books and on the underlier books (the LOBSTER fit when
+        there is one), and one informed taker per horizon on the option books."""
+        config = self._config
+        option_books = [(m.venue, self._options[i].symbol) for m in self.option_makers for i in m.listed]
+        stock_books = [(m.venue, s) for m in self.stock_makers for s in m.symbols]
+        stock_fit = config.participants.stock
+        self.option_takers = UninformedTaker(option_books, config.takers_per_second, OPTION_TAKER_SIZE, self._ids)
+        self.stock_takers = UninformedTaker(
+            stock_books, stock_fit.marketable_per_second if stock_fit else config.takers_per_second,
+            LognormalSize(stock_fit.size_log_mean, stock_fit.size_log_std, ROUND_LOT, STOCK_TAKER_LOTS_MAX)
+            if stock_fit else STOCK_TAKER_SIZE, self._ids)
+        informed, taker_fee = config.informed, _taker_fee(venue_configs)
+        self.informed = [InformedTaker([(m.venue, i) for m in self.option_makers for i in m.listed], self._options,
+                                       informed.per_second, steps * step_s, informed.min_edge,
+                                       UniformSize(1, informed.size_max),
+                                       lambda steps=steps: self._fair_ahead.get(steps), taker_fee, self._ids,
+                                       self._clock)
+                         for steps in self._informed_steps]
+
+    @property
+    def _width(self) -> dict[str, float]:
+        """Each option venue's width multiplier (read by tests/unit/test_sim_market.py)."""
+        return {m.venue.name: m.width for m in self.option_makers}
+
+    @property
+    def _quoted(self) -> dict[tuple[str, int], tuple[float, float, list[str]]]:
+        """(venue, option index) -> the maker's (bid, ask, order ids) there (read by tests/unit/test_sim_market.py)."""
+        return {(m.venue.name, i): q for m in self.option_makers for i, q in m.quoted.items()}
 
     @property
     def spot(self) -> dict[str, float]:
-        return {s: float(x) for s, x in zip(self._paths.symbols, self._paths.spots)}
+        return {s: float(x) for s, x in zip(self._paths.symbols, self._paths.current)}
 
     # ---- life cycle
 
@@ -102,139 +149,72 @@ class BackgroundFlow:
         self._running = True
         self._quote_stocks()
         self._reprice()
-        for venue in self._option_venues:
-            self._requote(venue)
+        for maker in self.option_makers:
+            maker.requote(self._fair, self._delta, self._rng)
         self._clock.call_later(_ms(self._config.path_step_ms), self._step)
-        self._schedule(self._config.takers_per_second, len(self._option_books) + len(self._stock_books), self._take)
-        self._schedule(self._config.flickers_per_second, len(self._option_books), self._flicker)
+        self._schedule(self.option_takers.rate, self.option_takers.act, OPTION_TAKER_STREAM)
+        self._schedule(self.stock_takers.rate, self.stock_takers.act, STOCK_TAKER_STREAM)
+        for position, taker in enumerate(self.informed):
+            self._schedule(taker.rate, taker.act, INFORMED_STREAM + position)
+        self._schedule(self._config.flickers_per_second * len(self.option_flicker.books), self.option_flicker.act,
+                       OPTION_FLICKER_STREAM)
+        self._schedule(self._stock_cancel_rate * len(self.stock_cancels.books), self.stock_cancels.act,
+                       STOCK_CANCEL_STREAM)
 
     def stop(self) -> None:
         self._running = False
+        self.option_flicker.running = self.stock_cancels.running = False
 
-    def _schedule(self, per_book_rate: float, books: int, action) -> None:
-        total = per_book_rate * books
-        if total <= 0 or not self._running:
+    def _schedule(self, rate: float, action: Callable[[np.random.Generator], None], stream: int) -> None:
+        """Poisson arrivals at ``rate`` per second, each calling ``action``; times and actions draw
+        from the stream's own Generator."""
+        if rate <= 0 or not self._running:
             return
+        rng = np.random.default_rng([self._config.seed, stream])
 
         def fire() -> None:
             if self._running:
-                action()
-                self._schedule(per_book_rate, books, action)
-        self._clock.call_later(int(self._rng.exponential(1.0 / total) * NANOS_PER_SECOND), fire)
-
-    def _next_id(self, prefix: str) -> str:
-        self._order_seq += 1
-        return f"{prefix}{self._order_seq}"
+                action(rng)
+                self._clock.call_later(int(rng.exponential(1.0 / rate) * NANOS_PER_SECOND), fire)
+        self._clock.call_later(int(rng.exponential(1.0 / rate) * NANOS_PER_SECOND), fire)
 
     # ---- the underlier moves: the stock maker follows at once, option quoters after their reaction time
 
     def _step(self) -> None:
         if not self._running:
             return
-        now = datetime.fromtimestamp(self._clock.now_ns() / NANOS_PER_SECOND, tz=timezone.utc)
-        seconds_of_day = now.hour * 3600 + now.minute * 60 + now.second
-        self._paths.step(self._config.path_step_ms / 1000.0, seconds_of_day)
+        self._paths.step()
         self._quote_stocks()
         self._reprice()
-        for venue in self._option_venues:
-            delay = self._rng.exponential(self._reaction_ms[venue.name])
-            self._clock.call_later(_ms(delay), lambda v=venue: self._running and self._requote(v))
+        for maker in self.option_makers:
+            delay = self._rng.exponential(maker.reaction_ms)
+            self._clock.call_later(_ms(delay), lambda m=maker: self._running and m.requote(self._fair, self._delta,
+                                                                                          self._rng))
         self._clock.call_later(_ms(self._config.path_step_ms), self._step)
 
     def _reprice(self) -> None:
         if self._chain is None:
             return
-        self._fair, self._delta, _ = self._chain.value(self.spot, self._clock.now_ns())
+        now = self._clock.now_ns()
+        self._fair, self._delta, _ = self._chain.value(self.spot, now)
         self.fair = dict(zip(self._chain.symbols, self._fair.tolist()))
+        for steps in set(self._informed_steps):
+            ahead = {s: float(x) for s, x in zip(self._paths.symbols, self._paths.ahead(steps))}
+            self._fair_ahead[steps] = self._chain.value(ahead, now + _ms(steps * self._config.path_step_ms))[0]
 
     def _quote_stocks(self) -> None:
         spot = self.spot
-        for venue, symbol in self._stock_books:
-            for order_id in self._stock_quoted.pop((venue.name, symbol), ()):
-                venue.pull(order_id, symbol)
-            bids, asks = stock_ladder(spot[symbol], self._tick_ticks[symbol], self._config.levels)
-            lots = self._rng.integers(1, STOCK_LOTS_MAX + 1, size=(2, self._config.levels))
-            placed = []
-            for side, prices, side_lots in ((Side.BUY, bids, lots[0]), (Side.SELL, asks, lots[1])):
-                for price_ticks, lot_count in zip(prices, side_lots):
-                    order_id = self._next_id("smm")
-                    result = venue.place("smm", order_id, symbol, side, int(lot_count) * ROUND_LOT,
-                                         from_ticks(price_ticks, PRICE_TICK), capacity="market_maker")
-                    if result.rested_qty:
-                        placed.append(order_id)
-            self._stock_quoted[(venue.name, symbol)] = placed
+        for maker in self.stock_makers:
+            maker.quote(spot, self._rng)
 
-    def _requote(self, venue: SimVenue) -> None:
-        if not self._options:
-            return
-        cfg = self._config
-        bids, asks = quote_prices(self._fair, self._delta, width_multiplier=self._width[venue.name])
-        sizes = self._rng.integers(cfg.quote_size_min, cfg.quote_size_max + 1, size=(len(self._options), 2, cfg.levels))
-        for index, option in enumerate(self._options):
-            bid, ask = float(bids[index]), float(asks[index])
-            key = (venue.name, index)
-            current = self._quoted.get(key)
-            if current is not None and current[0] == bid and current[1] == ask:
-                continue
-            if current is not None:
-                for order_id in current[2]:
-                    venue.pull(order_id, option.symbol)
-            rule = option.tick_rule
-            placed = []
-            for level in range(cfg.levels):
-                for side, price in ((Side.BUY, bid - level * rule.tick_at(bid)),
-                                    (Side.SELL, ask + level * rule.tick_at(ask))):
-                    if price < 0.01 - 1e-9:
-                        continue
-                    order_id = self._next_id("mm")
-                    result = venue.place("mm", order_id, option.symbol, side,
-                                         int(sizes[index, int(side is Side.SELL), level]), round(price, 4),
-                                         capacity="market_maker")
-                    if result.rested_qty:
-                        placed.append(order_id)
-            self._quoted[key] = (bid, ask, placed)
 
-    # ---- background flow
+def _taker_fee(venue_configs: list[VenueConfig] | None) -> Callable[[str, str, float], float]:
+    """$ per contract a professional pays to take on a venue (0 where the venue has no schedule)."""
+    fees = FeeSchedule.from_configs(venue_configs or [])
 
-    def _take(self) -> None:
-        """A market order on a random book, option or stock, at that book's far price."""
-        pick = int(self._rng.integers(len(self._option_books) + len(self._stock_books)))
-        if pick < len(self._option_books):
-            venue, index = self._option_books[pick]
-            symbol = self._options[index].symbol
-        else:
-            venue, symbol = self._stock_books[pick - len(self._option_books)]
-        side = Side.BUY if self._rng.random() < 0.5 else Side.SELL
-        book = venue.book(symbol)
-        far = book.best_ask() if side.is_buy else book.best_bid()
-        if far is None:
-            return
-        if pick < len(self._option_books):
-            qty = int(self._rng.integers(1, 11))
-        else:
-            qty = int(self._rng.integers(1, STOCK_TAKER_LOTS_MAX + 1)) * ROUND_LOT
-        venue.place("taker", self._next_id("tk"), symbol, side, qty, from_ticks(far[0], PRICE_TICK), ioc=True,
-                    capacity="professional")     # an IOC never rests, so its capacity never decides an allocation
-
-    def _flicker(self) -> None:
-        """Pull one side's top quote of a random option book and restore it a few milliseconds later."""
-        venue, index = self._option_books[int(self._rng.integers(len(self._option_books)))]
-        quoted = self._quoted.get((venue.name, index))
-        if not quoted or not quoted[2]:
-            return
-        option = self._options[index]
-        order_id = quoted[2][int(self._rng.integers(len(quoted[2])))]
-        view = venue.book(option.symbol).order(order_id)
-        if view is None:
-            return
-        venue.pull(order_id, option.symbol)
-        quoted[2].remove(order_id)
-        restored = self._next_id("mm")
-
-        def restore() -> None:
-            if not self._running or self._quoted.get((venue.name, index)) is not quoted:
-                return                  # re-quoted meanwhile: the fresh quote stands
-            if venue.place("mm", restored, option.symbol, view.side, view.leaves,
-                           from_ticks(view.price_ticks, PRICE_TICK), capacity="market_maker").rested_qty:
-                quoted[2].append(restored)
-        self._clock.call_later(_ms(self._rng.exponential(20.0)), restore)
+    def fee(venue: str, symbol: str, price: float) -> float:
+        try:
+            return fees.net_fee(venue, Liquidity.REMOVED, symbol=symbol, price=price, capacity="professional")
+        except FeeError:
+            return 0.0
+    return fee

@@ -197,9 +197,9 @@ def run_exchange(market_config: MarketConfig, venue_configs: list[VenueConfig], 
     securities = SecurityMaster.from_chains(market_config.underliers, ns_to_datetime(clock.now_ns()).date())
     market = build_sim_market(clock, securities, market_config, venue_configs, server.emit, server.emit)
     if background:
-        market.background.start()
+        market.start()
     ready(server.port)
     try:
         server.serve(market, should_stop)
     finally:
-        market.background.stop()
+        market.stop()

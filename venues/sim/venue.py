@@ -11,6 +11,11 @@ answers with the whole story (accepted, each fill under its original exec ID, th
 so a router that lost reports (it died, or was disconnected from the exchange) recovers them all.
 Exec IDs carry a token of the venue's start time, so a restarted venue never reuses one that day.
 
+Before an order touches a book the venue checks it as an exchange would, and refuses with the
+reason: a symbol it does not list, a price off the instrument's tick grid (``tick_rules``), a
+quantity above its maximum order size (``max_order_qty``), a post-only order that would take,
+an FOK that cannot fill in full.
+
 Self-match prevention: the router's own children never trade against each other. With
 ``self_match="cancel_resting"`` (the default) the resting child is canceled (ChildCanceled, its
 reason naming self-match prevention) and the incoming child goes on; with ``"cancel_incoming"``
@@ -21,13 +26,14 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Callable
 
 from router.clock import Clock
 from router.models.latency import VenueLatency
 from router.domain.enums import Liquidity, Side, TimeInForce
+from router.domain.instruments import TickRule
 from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled,
                                   ChildCancelRejected, ChildFilled, ChildRejected, ChildReplaced,
                                   ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint, VenueReport)
@@ -75,9 +81,15 @@ class SimVenue:
     def __init__(self, name: str, clock: Clock, fees: FeeSchedule, latency_ns: int, md_latency_ns: int,
                  report_sink: Callable[[VenueReport], None], book_sink: Callable[[BookUpdate | TradePrint], None],
                  symbols: Collection[str] | None = None, allocation: str = PRICE_TIME, min_allocation: int = 1,
-                 self_match: str = STP_CANCEL_RESTING, latency: VenueLatency | None = None) -> None:
+                 self_match: str = STP_CANCEL_RESTING, latency: VenueLatency | None = None,
+                 tick_rules: Mapping[str, TickRule] | None = None, max_order_qty: int | None = None,
+                 price_tick: float = PRICE_TICK, fee_underlier_price: float | None = None) -> None:
         """``latency``: the shared latency model (router/models/latency.py) to draw each command's
-        arrival and each reply's return from; without it both take ``latency_ns``."""
+        arrival and each reply's return from; without it both take ``latency_ns``. ``tick_rules``:
+        each symbol's price grid (unnamed symbols: only the book's cent grid). ``price_tick``: the
+        book's granularity (0.0001 on a crypto option venue quoting BTC premiums).
+        ``fee_underlier_price``: a crypto option venue's underlier price in the premium's currency,
+        for the percent-of-underlying fee (1.0: premium and fee both in BTC, per BTC of underlying)."""
         self.name = name
         self._clock = clock
         self._fees = fees
@@ -95,6 +107,10 @@ class SimVenue:
         self._report_sink = report_sink
         self._book_sink = book_sink
         self._symbols = None if symbols is None else frozenset(symbols)
+        self._tick_rules = dict(tick_rules or {})
+        self.max_order_qty = max_order_qty
+        self.price_tick = price_tick
+        self._fee_underlier_price = fee_underlier_price
         self._books: dict[str, OrderBook] = {}
         self._children: dict[str, _Child] = {}          # every child of the day, done ones too
         self.submits: Counter[str] = Counter()          # submits that reached the venue, per child id (an audit)
@@ -134,10 +150,14 @@ class SimVenue:
         if not self.lists(order.symbol):
             self._refuse(order, f"{order.symbol} is not listed on {self.name}")
             return
+        invalid = self._invalid(order.symbol, order.qty, order.price)
+        if invalid:
+            self._refuse(order, invalid)
+            return
         fok = order.time_in_force is TimeInForce.FOK
         try:
             result = self.book(order.symbol).submit(
-                order.child_id, ROUTER, order.side, order.qty, to_ticks(order.price, PRICE_TICK),
+                order.child_id, ROUTER, order.side, order.qty, to_ticks(order.price, self.price_tick),
                 ioc=order.time_in_force is TimeInForce.IOC, fok=fok, post_only=order.post_only,
                 display_qty=order.display_qty, capacity=order.capacity)
         except BookError as exc:
@@ -159,6 +179,17 @@ class SimVenue:
                 reason = "FOK could not fill in full" if fok else "IOC remainder"
             self._end(child, ChildCanceled(order.child_id, self.name, reason))
         self._publish(order.symbol)
+
+    def _invalid(self, symbol: str, qty: int, price: float) -> str | None:
+        """Why an order (or a replace to ``qty`` at ``price``) breaks the venue's rules, or None."""
+        if self.max_order_qty is not None and qty > self.max_order_qty:
+            return f"qty {qty} is above {self.name}'s maximum order size {self.max_order_qty}"
+        rule = self._tick_rules.get(symbol)
+        on_grid = rule.is_on_tick(price) if rule is not None else abs(price / self.price_tick - round(price / self.price_tick)) < 1e-6
+        if not on_grid:
+            grid = f"tick {rule.tick_at(price):g} at that price" if rule is not None else f"tick {self.price_tick:g}"
+            return f"price {price:g} is off the tick grid ({grid})"
+        return None
 
     def _self_match_cancels(self, result: SubmitResult, incoming_id: str) -> None:
         """Resting children that self-match prevention took off the book: each ends canceled."""
@@ -188,7 +219,11 @@ class SimVenue:
             self._reply(ChildReplaceRejected(
                 order.child_id, self.name, f"new qty {order.qty} is not above the {child.filled} already filled"))
             return
-        price_ticks = to_ticks(order.price, PRICE_TICK)
+        invalid = self._invalid(child.symbol, order.qty, order.price)
+        if invalid:
+            self._reply(ChildReplaceRejected(order.child_id, self.name, invalid))
+            return
+        price_ticks = to_ticks(order.price, self.price_tick)
         try:
             result = self.book(child.symbol).replace(order.child_id, order.qty - child.filled, price_ticks)
         except BookError as exc:
@@ -198,7 +233,7 @@ class SimVenue:
         if result.refused:
             self._reply(ChildReplaceRejected(order.child_id, self.name, result.refused))
             return
-        self._reply(ChildReplaced(order.child_id, self.name, order.qty, from_ticks(price_ticks, PRICE_TICK)))
+        self._reply(ChildReplaced(order.child_id, self.name, order.qty, from_ticks(price_ticks, self.price_tick)))
         self._self_match_cancels(result, order.child_id)
         self._report_trades(result, child.symbol, child.side)
         if not result.rested_qty:
@@ -232,7 +267,7 @@ class SimVenue:
             self._reply(fill)
         if child.resting:
             view = self.book(child.symbol).order(child_id)
-            price = from_ticks(view.price_ticks, PRICE_TICK)
+            price = from_ticks(view.price_ticks, self.price_tick)
             self._reply(ChildReplaced(child_id, self.name, child.filled + view.leaves, price))
         elif child.ended is not None:
             self._reply(child.ended)
@@ -240,7 +275,7 @@ class SimVenue:
     def _report_trades(self, result: SubmitResult, symbol: str, taker_side: Side) -> None:
         aggressor = Side.BUY if taker_side.is_buy else Side.SELL
         for trade in result.trades:
-            price = from_ticks(trade.price_ticks, PRICE_TICK)
+            price = from_ticks(trade.price_ticks, self.price_tick)
             self._print(TradePrint(self.name, symbol, price, trade.qty, aggressor))
             if trade.taker_owner == ROUTER:
                 self._router_fill(trade.taker_order_id, trade.qty, price, Liquidity.REMOVED, symbol)
@@ -253,7 +288,8 @@ class SimVenue:
         child = self._children[child_id]
         child.filled += qty
         if self._fee_keywords:
-            fee = self._fees.fee(self.name, qty, liquidity, symbol=symbol, price=price, capacity=child.capacity)
+            extra = {} if self._fee_underlier_price is None else {"underlier_price": self._fee_underlier_price}
+            fee = self._fees.fee(self.name, qty, liquidity, symbol=symbol, price=price, capacity=child.capacity, **extra)
         else:
             fee = self._fees.fee(self.name, qty, liquidity)
         fill = ChildFilled(child_id, self.name, f"{self._exec_prefix}{next(self._exec_ids)}", qty, price,
@@ -285,7 +321,7 @@ class SimVenue:
         pro-rata; the background market makers quote as "market_maker")."""
         if not self.lists(symbol):
             raise BookError(f"{symbol} is not listed on {self.name}")
-        result = self.book(symbol).submit(order_id, owner, side, qty, to_ticks(price, PRICE_TICK), ioc=ioc,
+        result = self.book(symbol).submit(order_id, owner, side, qty, to_ticks(price, self.price_tick), ioc=ioc,
                                           capacity=capacity)
         self._report_trades(result, symbol, side)
         self._publish(symbol)
@@ -315,8 +351,8 @@ class SimVenue:
 
     def snapshot(self, symbol: str) -> BookUpdate:
         book = self.book(symbol)
-        bids = tuple(BookLevel(from_ticks(p, PRICE_TICK), q) for p, q in book.depth(Side.BUY, DEPTH_LEVELS))
-        asks = tuple(BookLevel(from_ticks(p, PRICE_TICK), q) for p, q in book.depth(Side.SELL, DEPTH_LEVELS))
+        bids = tuple(BookLevel(from_ticks(p, self.price_tick), q) for p, q in book.depth(Side.BUY, DEPTH_LEVELS))
+        asks = tuple(BookLevel(from_ticks(p, self.price_tick), q) for p, q in book.depth(Side.SELL, DEPTH_LEVELS))
         return BookUpdate(self.name, symbol, bids, asks)
 
 

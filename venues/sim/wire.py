@@ -16,8 +16,8 @@ from dataclasses import dataclass, fields
 
 import msgpack
 
-from router.domain.events import (VENUE_REPORT_TYPES, BookLevel, BookUpdate, CancelChild, ReplaceChild, SubmitChild,
-                                  TradePrint)
+from router.domain.events import (VENUE_REPORT_TYPES, BookLevel, BookUpdate, CancelChild, MarkPrice, ReplaceChild,
+                                  SubmitChild, TradePrint)
 
 PROTOCOL_VERSION = 1
 _LENGTH = struct.Struct(">I")
@@ -53,8 +53,8 @@ class AuditReport:
 
 
 MESSAGE_TYPES = (Hello, SubmitChild, ReplaceChild, CancelChild, Reconcile, AuditRequest,
-                 *VENUE_REPORT_TYPES, BookUpdate, TradePrint, AuditReport)
-BOOK_TAG, PRINT_TAG = BookUpdate.__name__, TradePrint.__name__
+                 *VENUE_REPORT_TYPES, BookUpdate, TradePrint, MarkPrice, AuditReport)
+BOOK_TAG, PRINT_TAG, MARK_TAG = BookUpdate.__name__, TradePrint.__name__, MarkPrice.__name__
 REPORT_TAGS = frozenset(cls.__name__ for cls in VENUE_REPORT_TYPES)
 
 
