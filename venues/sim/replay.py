@@ -45,10 +45,7 @@ events older than the clock play at once.
 """
 from __future__ import annotations
 
-import itertools
 import math
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -56,16 +53,17 @@ import numpy as np
 from router.clock import Clock, TimerHandle
 from router.domain.enums import Liquidity, Side, TimeInForce
 from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled,
-                                  ChildCancelRejected, ChildFilled, ChildRejected, ChildReplaced,
+                                  ChildCancelRejected, ChildRejected, ChildReplaced,
                                   ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint, VenueReport)
 from router.models.latency import VenueLatency
 from venues.fees import FeeSchedule
 
 from . import replay_core as core
+from .counter import CounterChild, VenueCounter
 from .matching import to_ticks
 from .replay_book import ReplayBook
 from .replay_events import ReplayEvents
-from .venue import DEPTH_LEVELS, SELF_MATCH_RESTING, UNKNOWN_ORDER, _accepts_keywords, exec_token
+from .venue import DEPTH_LEVELS, SELF_MATCH_RESTING, UNKNOWN_ORDER
 
 BINANCE_PERP_VENUE = "BNPF"
 BINANCE_PERP_SYMBOL = "BTCUSDT"
@@ -73,43 +71,22 @@ MAX_QTY_LOTS = 1_000_000           # 1000 BTC: Binance's maximum quantity of a B
 POST_ONLY_WOULD_TAKE = "post-only order would take liquidity"
 
 
-@dataclass(slots=True)
-class _Child:
-    side: Side
-    capacity: str = "customer"
-    post_only: bool = False
-    filled: int = 0
-    fills: list[ChildFilled] = field(default_factory=list)
-    resting: bool = True
-    ended: ChildCanceled | ChildRejected | None = None
-
-
-class ReplayVenue:
+class ReplayVenue(VenueCounter):
     def __init__(self, name: str, clock: Clock, fees: FeeSchedule, events: ReplayEvents, latency_ns: int,
                  md_latency_ns: int, report_sink: Callable[[VenueReport], None],
                  book_sink: Callable[[BookUpdate | TradePrint], None] | None = None,
                  symbol: str = BINANCE_PERP_SYMBOL, queue_model: str = "risk_averse",
                  latency: VenueLatency | None = None, lookahead_ns: int = 0, max_qty: int = MAX_QTY_LOTS) -> None:
-        self.name = name
+        self._open_counter(name, clock, fees, latency_ns, latency, report_sink)
         self.symbol = symbol
-        self._clock = clock
-        self._fees = fees
-        self._fee_keywords = _accepts_keywords(fees.fee, ("symbol", "price", "capacity"))
         self.events = events
         self.book = ReplayBook(events, queue_model)
         self._tick = events.price_tick
         self._decimals = max(0, -math.floor(math.log10(self._tick) + 1e-9))
-        self.latency_ns = latency_ns
-        self._latency = latency if latency is not None and name in latency.venues else None
         self._md_latency_ns = md_latency_ns
-        self._report_sink = report_sink
         self._book_sink = book_sink
         self.lookahead_ns = lookahead_ns
         self.max_qty = max_qty
-        self._children: dict[str, _Child] = {}
-        self.submits: Counter[str] = Counter()
-        self._exec_prefix = f"{name}-{exec_token(clock.now_ns())}-"
-        self._exec_ids = itertools.count(1)
         self._step_handle: TimerHandle | None = None
         self._deferred: tuple[TimerHandle, Callable[[], None]] | None = None
         self._applied_ns = clock.now_ns()            # the recorded time the book has reached
@@ -186,7 +163,7 @@ class ReplayVenue:
     def _emit(self, fills: list[tuple[str, int, int]], group: tuple[int, int, int]) -> None:
         for child_id, qty, tick in fills:
             child = self._children[child_id]
-            self._router_fill(child_id, child, qty, self.price_of(tick), Liquidity.ADDED)
+            self._router_fill(child_id, qty, self.price_of(tick), Liquidity.ADDED)
             if self.book.resting(child_id) is None:
                 child.resting = False
         if self._book_sink is None:
@@ -202,18 +179,6 @@ class ReplayVenue:
 
     # ---- the adapter protocol: every command arrives after the order latency
 
-    def submit(self, order: SubmitChild) -> None:
-        self._clock.call_later(self._entry_delay(), lambda: self._arrive_submit(order))
-
-    def replace(self, order: ReplaceChild) -> None:
-        self._clock.call_later(self._entry_delay(), lambda: self._arrive_replace(order))
-
-    def cancel(self, order: CancelChild) -> None:
-        self._clock.call_later(self._entry_delay(), lambda: self._arrive_cancel(order))
-
-    def reconcile(self, child_id: str) -> None:
-        self._clock.call_later(self._entry_delay(), lambda: self._arrive_reconcile(child_id))
-
     def _arrive_submit(self, order: SubmitChild) -> None:
         self._catch_up()
         self.submits[order.child_id] += 1
@@ -226,13 +191,13 @@ class ReplayVenue:
         if reason is None and order.post_only and self.book.would_take(is_buy, tick):
             reason = POST_ONLY_WOULD_TAKE
         if reason is not None:
-            child = self._children[order.child_id] = _Child(order.side, order.capacity, resting=False)
+            child = self._children[order.child_id] = CounterChild(self.symbol, order.side, order.capacity, resting=False)
             self._end(child, ChildRejected(order.child_id, self.name, reason))
             return
         fok = order.time_in_force is TimeInForce.FOK
         ioc = fok or order.time_in_force is TimeInForce.IOC
         self._reply(ChildAccepted(order.child_id, self.name))
-        child = self._children[order.child_id] = _Child(order.side, order.capacity, order.post_only)
+        child = self._children[order.child_id] = CounterChild(self.symbol, order.side, order.capacity, order.post_only)
         self._self_match(order.child_id, is_buy, tick)
         taken = self.book.take(is_buy, tick, order.qty, fok)
         self._report_takes(order.child_id, child, is_buy, taken)
@@ -274,12 +239,12 @@ class ReplayVenue:
                 self._end(self._children[resting_id],
                           ChildCanceled(resting_id, self.name, SELF_MATCH_RESTING.format(incoming_id)))
 
-    def _report_takes(self, child_id: str, child: _Child, is_buy: bool, taken: list[tuple[int, int]]) -> None:
+    def _report_takes(self, child_id: str, child: CounterChild, is_buy: bool, taken: list[tuple[int, int]]) -> None:
         aggressor = Side.BUY if is_buy else Side.SELL
         for tick, qty in taken:
             price = self.price_of(tick)
             self._print(TradePrint(self.name, self.symbol, price, qty, aggressor))
-            self._router_fill(child_id, child, qty, price, Liquidity.REMOVED)
+            self._router_fill(child_id, qty, price, Liquidity.REMOVED)
 
     def _arrive_replace(self, order: ReplaceChild) -> None:
         self._catch_up()
@@ -327,60 +292,15 @@ class ReplayVenue:
         self._end(child, ChildCanceled(order.child_id, self.name, "canceled on request"))
         self._publish()
 
-    def _arrive_reconcile(self, child_id: str) -> None:
-        """As SimVenue: accepted, every fill again under its original exec ID, then its state."""
+    def _sync(self) -> None:
         self._catch_up()
-        child = self._children.get(child_id)
-        if child is None:
-            self._reply(ChildCanceled(child_id, self.name, "unknown at venue"))
-            return
-        if isinstance(child.ended, ChildRejected):
-            self._reply(child.ended)
-            return
-        self._reply(ChildAccepted(child_id, self.name))
-        for fill in child.fills:
-            self._reply(fill)
-        resting = self.book.resting(child_id) if child.resting else None
-        if resting is not None:
-            _, tick, leaves = resting
-            self._reply(ChildReplaced(child_id, self.name, child.filled + leaves, self.price_of(tick)))
-        elif child.ended is not None:
-            self._reply(child.ended)
 
-    def _resting(self, child_id: str) -> _Child | None:
-        child = self._children.get(child_id)
-        return child if child is not None and child.resting else None
-
-    def _end(self, child: _Child, report: ChildCanceled | ChildRejected) -> None:
-        child.resting = False
-        child.ended = report
-        self._reply(report)
-
-    def _router_fill(self, child_id: str, child: _Child, qty: int, price: float, liquidity: Liquidity) -> None:
-        child.filled += qty
-        if self._fee_keywords:
-            fee = self._fees.fee(self.name, qty, liquidity, symbol=self.symbol, price=price, capacity=child.capacity)
-        else:
-            fee = self._fees.fee(self.name, qty, liquidity)
-        fill = ChildFilled(child_id, self.name, f"{self._exec_prefix}{next(self._exec_ids)}", qty, price, fee,
-                           liquidity)
-        child.fills.append(fill)
-        self._reply(fill)
-
-    def _reply(self, report: VenueReport) -> None:
-        self._clock.call_later(self._reply_delay(), lambda: self._report_sink(report))
-
-    def _entry_delay(self) -> int:
-        if self._latency is None:
-            return self.latency_ns
-        now = self._clock.now_ns()
-        return self._latency.arrival_at(self.name, now) - now
-
-    def _reply_delay(self) -> int:
-        if self._latency is None:
-            return self.latency_ns
-        now = self._clock.now_ns()
-        return self._latency.reply_at(self.name, now) - now
+    def _resting_terms(self, child_id: str, child: CounterChild) -> tuple[int, float] | None:
+        resting = self.book.resting(child_id)
+        if resting is None:
+            return None
+        _, tick, leaves = resting
+        return leaves, self.price_of(tick)
 
     # ---- prices, and market data
 

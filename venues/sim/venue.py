@@ -23,11 +23,7 @@ the incoming child's remainder is canceled instead. Background owners are not sc
 """
 from __future__ import annotations
 
-import inspect
-import itertools
-from collections import Counter
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from typing import Callable
 
 from router.clock import Clock
@@ -35,10 +31,11 @@ from router.models.latency import VenueLatency
 from router.domain.enums import Liquidity, Side, TimeInForce
 from router.domain.instruments import TickRule
 from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled,
-                                  ChildCancelRejected, ChildFilled, ChildRejected, ChildReplaced,
+                                  ChildCancelRejected, ChildRejected, ChildReplaced,
                                   ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint, VenueReport)
 from venues.fees import FeeSchedule
 
+from .counter import CounterChild, VenueCounter, exec_token  # noqa: F401  (exec_token: re-exported)
 from .matching import (PRICE_TIME, STP_CANCEL_RESTING, BookError, OrderBook, SubmitResult,
                        from_ticks, to_ticks)
 
@@ -50,34 +47,7 @@ SELF_MATCH_RESTING = "self-match prevention: canceled resting order against inco
 SELF_MATCH_INCOMING = "self-match prevention: incoming child canceled against resting child {}"
 
 
-_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def exec_token(now_ns: int) -> str:
-    """The venue's start time in milliseconds, base 36: what makes its exec IDs unique across restarts."""
-    millis = now_ns // 1_000_000
-    digits = ""
-    while True:
-        millis, digit = divmod(millis, 36)
-        digits = _BASE36[digit] + digits
-        if not millis:
-            return digits
-
-
-@dataclass(slots=True)
-class _Child:
-    """A router child at the venue: what of it has filled here, and how it ended (None while it
-    rests, or once it is fully filled)."""
-    symbol: str
-    side: Side
-    capacity: str = "customer"
-    filled: int = 0
-    fills: list[ChildFilled] = field(default_factory=list)
-    resting: bool = True
-    ended: ChildCanceled | ChildRejected | None = None
-
-
-class SimVenue:
+class SimVenue(VenueCounter):
     def __init__(self, name: str, clock: Clock, fees: FeeSchedule, latency_ns: int, md_latency_ns: int,
                  report_sink: Callable[[VenueReport], None], book_sink: Callable[[BookUpdate | TradePrint], None],
                  symbols: Collection[str] | None = None, allocation: str = PRICE_TIME, min_allocation: int = 1,
@@ -90,32 +60,18 @@ class SimVenue:
         book's granularity (0.0001 on a crypto option venue quoting BTC premiums).
         ``fee_underlier_price``: a crypto option venue's underlier price in the premium's currency,
         for the percent-of-underlying fee (1.0: premium and fee both in BTC, per BTC of underlying)."""
-        self.name = name
-        self._clock = clock
-        self._fees = fees
-        # venues/fees.py is gaining keyword arguments (symbol, price, capacity) for schedules by
-        # account type and class; pass them only when this schedule's fee() accepts them, so the
-        # old fee(venue, qty, liquidity) keeps working. Checked once, here.
-        self._fee_keywords = _accepts_keywords(fees.fee, ("symbol", "price", "capacity"))
+        self._open_counter(name, clock, fees, latency_ns, latency, report_sink, fee_underlier_price)
         self.allocation = allocation
         self.min_allocation = min_allocation
         self.self_match = self_match
         OrderBook(allocation, min_allocation=min_allocation, stp_action=self_match)   # refuse bad settings now
-        self.latency_ns = latency_ns
-        self._latency = latency if latency is not None and name in latency.venues else None
         self._md_latency_ns = md_latency_ns
-        self._report_sink = report_sink
         self._book_sink = book_sink
         self._symbols = None if symbols is None else frozenset(symbols)
         self._tick_rules = dict(tick_rules or {})
         self.max_order_qty = max_order_qty
         self.price_tick = price_tick
-        self._fee_underlier_price = fee_underlier_price
         self._books: dict[str, OrderBook] = {}
-        self._children: dict[str, _Child] = {}          # every child of the day, done ones too
-        self.submits: Counter[str] = Counter()          # submits that reached the venue, per child id (an audit)
-        self._exec_prefix = f"{name}-{exec_token(clock.now_ns())}-"
-        self._exec_ids = itertools.count(1)
         self._publish_pending: set[str] = set()
 
     def lists(self, symbol: str) -> bool:
@@ -129,18 +85,6 @@ class SimVenue:
         return book
 
     # ---- the adapter protocol (router side): every command arrives after the order latency
-
-    def submit(self, order: SubmitChild) -> None:
-        self._clock.call_later(self._entry_delay(), lambda: self._arrive_submit(order))
-
-    def replace(self, order: ReplaceChild) -> None:
-        self._clock.call_later(self._entry_delay(), lambda: self._arrive_replace(order))
-
-    def cancel(self, order: CancelChild) -> None:
-        self._clock.call_later(self._entry_delay(), lambda: self._arrive_cancel(order))
-
-    def reconcile(self, child_id: str) -> None:
-        self._clock.call_later(self._entry_delay(), lambda: self._arrive_reconcile(child_id))
 
     def _arrive_submit(self, order: SubmitChild) -> None:
         self.submits[order.child_id] += 1
@@ -167,7 +111,7 @@ class SimVenue:
             self._refuse(order, result.refused)
             return
         self._reply(ChildAccepted(order.child_id, self.name))
-        child = self._children[order.child_id] = _Child(order.symbol, order.side, order.capacity)
+        child = self._children[order.child_id] = CounterChild(order.symbol, order.side, order.capacity)
         self._self_match_cancels(result, order.child_id)
         self._report_trades(result, order.symbol, order.side)
         if not result.rested_qty:
@@ -198,17 +142,8 @@ class SimVenue:
                                                                 SELF_MATCH_RESTING.format(incoming_id)))
 
     def _refuse(self, order: SubmitChild, reason: str) -> None:
-        child = self._children[order.child_id] = _Child(order.symbol, order.side, order.capacity, resting=False)
+        child = self._children[order.child_id] = CounterChild(order.symbol, order.side, order.capacity, resting=False)
         self._end(child, ChildRejected(order.child_id, self.name, reason))
-
-    def _end(self, child: _Child, report: ChildCanceled | ChildRejected) -> None:
-        child.resting = False
-        child.ended = report
-        self._reply(report)
-
-    def _resting(self, child_id: str) -> _Child | None:
-        child = self._children.get(child_id)
-        return child if child is not None and child.resting else None
 
     def _arrive_replace(self, order: ReplaceChild) -> None:
         child = self._resting(order.child_id)
@@ -251,26 +186,9 @@ class SimVenue:
         self._end(child, ChildCanceled(order.child_id, self.name, "canceled on request"))
         self._publish(child.symbol)
 
-    def _arrive_reconcile(self, child_id: str) -> None:
-        """The child's whole story, for a router that may have missed any part of it: accepted,
-        every fill again under its original exec ID, then how it stands (resting: its total qty
-        and price; canceled: why; filled: the fills said it all)."""
-        child = self._children.get(child_id)
-        if child is None:
-            self._reply(ChildCanceled(child_id, self.name, "unknown at venue"))
-            return
-        if isinstance(child.ended, ChildRejected):
-            self._reply(child.ended)
-            return
-        self._reply(ChildAccepted(child_id, self.name))
-        for fill in child.fills:
-            self._reply(fill)
-        if child.resting:
-            view = self.book(child.symbol).order(child_id)
-            price = from_ticks(view.price_ticks, self.price_tick)
-            self._reply(ChildReplaced(child_id, self.name, child.filled + view.leaves, price))
-        elif child.ended is not None:
-            self._reply(child.ended)
+    def _resting_terms(self, child_id: str, child: CounterChild) -> tuple[int, float]:
+        view = self.book(child.symbol).order(child_id)
+        return view.leaves, from_ticks(view.price_ticks, self.price_tick)
 
     def _report_trades(self, result: SubmitResult, symbol: str, taker_side: Side) -> None:
         aggressor = Side.BUY if taker_side.is_buy else Side.SELL
@@ -278,40 +196,11 @@ class SimVenue:
             price = from_ticks(trade.price_ticks, self.price_tick)
             self._print(TradePrint(self.name, symbol, price, trade.qty, aggressor))
             if trade.taker_owner == ROUTER:
-                self._router_fill(trade.taker_order_id, trade.qty, price, Liquidity.REMOVED, symbol)
+                self._router_fill(trade.taker_order_id, trade.qty, price, Liquidity.REMOVED)
             if trade.maker_owner == ROUTER:
-                maker = self._router_fill(trade.maker_order_id, trade.qty, price, Liquidity.ADDED, symbol)
+                maker = self._router_fill(trade.maker_order_id, trade.qty, price, Liquidity.ADDED)
                 if not trade.maker_leaves:
                     maker.resting = False
-
-    def _router_fill(self, child_id: str, qty: int, price: float, liquidity: Liquidity, symbol: str) -> _Child:
-        child = self._children[child_id]
-        child.filled += qty
-        if self._fee_keywords:
-            extra = {} if self._fee_underlier_price is None else {"underlier_price": self._fee_underlier_price}
-            fee = self._fees.fee(self.name, qty, liquidity, symbol=symbol, price=price, capacity=child.capacity, **extra)
-        else:
-            fee = self._fees.fee(self.name, qty, liquidity)
-        fill = ChildFilled(child_id, self.name, f"{self._exec_prefix}{next(self._exec_ids)}", qty, price,
-                           fee, liquidity)
-        child.fills.append(fill)
-        self._reply(fill)
-        return child
-
-    def _reply(self, report: VenueReport) -> None:
-        self._clock.call_later(self._reply_delay(), lambda: self._report_sink(report))
-
-    def _entry_delay(self) -> int:
-        if self._latency is None:
-            return self.latency_ns
-        now = self._clock.now_ns()
-        return self._latency.arrival_at(self.name, now) - now
-
-    def _reply_delay(self) -> int:
-        if self._latency is None:
-            return self.latency_ns
-        now = self._clock.now_ns()
-        return self._latency.reply_at(self.name, now) - now
 
     # ---- liquidity already at the venue (background market makers and takers)
 
@@ -354,16 +243,3 @@ class SimVenue:
         bids = tuple(BookLevel(from_ticks(p, self.price_tick), q) for p, q in book.depth(Side.BUY, DEPTH_LEVELS))
         asks = tuple(BookLevel(from_ticks(p, self.price_tick), q) for p, q in book.depth(Side.SELL, DEPTH_LEVELS))
         return BookUpdate(self.name, symbol, bids, asks)
-
-
-def _accepts_keywords(func: Callable, names: tuple[str, ...]) -> bool:
-    """Whether ``func`` takes every one of ``names`` as a keyword (or has **kwargs)."""
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return True
-    keywords = {p.name for p in params if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                     inspect.Parameter.KEYWORD_ONLY)}
-    return all(name in keywords for name in names)
