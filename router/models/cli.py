@@ -11,7 +11,7 @@ from rich.table import Table
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 
-@click.group(help="Execution models: queue position, fill probability.")
+@click.group(help="Execution models: queue position, fill probability, alpha probability.")
 def models() -> None:
     pass
 
