@@ -19,7 +19,7 @@ perpetual they are hedged with on its own venue, beside the US equity options ma
 - Each venue publishes its marks as ``MarkPrice`` events (router/domain/events.py) to
   ``mark_sink`` after its market-data latency, at every step; the router keeps them in its books
   (``MarketBooks.apply_mark``; ``book.mark(venue)``).
-- One market maker per crypto option venue quotes every option it lists, ``levels`` deep, around
+- One market maker per crypto option venue (the option market maker of participants.py) quotes every option it lists, ``levels`` deep, around
   that venue's mark with seed 002's delta-bucket widths (router/market/quoting.py) on the BTC
   tick ladder (0.0001 up to 0.005, 0.0005 above), after its reaction latency.
 - Background takers (Poisson, ``takers_per_second`` per book, as on the US books) send an IOC
@@ -46,12 +46,11 @@ from router.domain.events import MarkPrice
 from router.domain.instruments import Instrument
 from router.market.paths import JumpDiffusion, UnderlierPaths
 from router.market.pricing import black76
-from router.market.quoting import quote_prices
 from router.market.securities import SecurityMaster, years_between
 from router.market.simulation import MIN_VOL, Smile
 
 from .matching import from_ticks, to_ticks
-from .participants import stock_ladder
+from .participants import OptionMarketMaker, OrderIds, stock_ladder
 from .venue import PRICE_TICK, SimVenue
 
 CRYPTO = "crypto"
@@ -110,55 +109,6 @@ class MarkSurface:
         return greeks.price / forward, vol, greeks.delta, forward
 
 
-class CoinOptionMaker:
-    """Quotes every option its venue lists around that venue's mark, ``levels`` deep each side,
-    on each option's tick ladder; a book whose top prices did not change keeps its queue."""
-    owner = "cmm"
-
-    def __init__(self, venue: SimVenue, options: list[Instrument], width: float, reaction_ms: float,
-                 levels: int) -> None:
-        self.venue = venue
-        self.options = options
-        self.listed = [i for i, o in enumerate(options) if venue.lists(o.symbol)]
-        self.width = width
-        self.reaction_ms = reaction_ms
-        self._levels = levels
-        self.quoted: dict[int, tuple[float, float, list[str]]] = {}
-        self._seq = 0
-        rules = [o.tick_rule for o in options]
-        self._ticks = {"small_tick": np.array([r.small_tick for r in rules]),
-                       "large_tick": np.array([r.large_tick for r in rules]),
-                       "threshold": np.array([r.threshold for r in rules])}
-
-    def requote(self, mark: np.ndarray, delta: np.ndarray, rng: np.random.Generator) -> None:
-        if not self.listed:
-            return
-        bids, asks = quote_prices(mark, delta, width_multiplier=self.width, **self._ticks)
-        sizes = rng.integers(OPTION_SIZE[0], OPTION_SIZE[1] + 1, size=(len(self.options), 2, self._levels))
-        for index in self.listed:
-            option = self.options[index]
-            bid, ask = float(bids[index]), float(asks[index])
-            current = self.quoted.get(index)
-            if current is not None and current[0] == bid and current[1] == ask:
-                continue
-            if current is not None:
-                for order_id in current[2]:
-                    self.venue.pull(order_id, option.symbol)
-            placed = []
-            for level in range(self._levels):
-                for side, price in ((Side.BUY, option.tick_rule.step(bid, -level)),
-                                    (Side.SELL, option.tick_rule.step(ask, level))):
-                    if price < option.tick_rule.small_tick - 1e-12:
-                        continue
-                    self._seq += 1
-                    order_id = f"{self.owner}{self.venue.name}{self._seq}"
-                    if self.venue.place(self.owner, order_id, option.symbol, side,
-                                        int(sizes[index, int(side is Side.SELL), level]), price,
-                                        capacity="market_maker").rested_qty:
-                        placed.append(order_id)
-            self.quoted[index] = (bid, ask, placed)
-
-
 class CryptoFlow:
     def __init__(self, clock: Clock, venues: list[SimVenue], securities: SecurityMaster, market: MarketConfig,
                  venue_configs: list[VenueConfig], mark_sink: Callable[[MarkPrice], None] | None = None) -> None:
@@ -179,8 +129,10 @@ class CryptoFlow:
         option_venues = [v for v in venues if v.name in configs and configs[v.name].kind == "option"]
         self.surfaces = {v.name: MarkSurface(self.options, smiles, configs[v.name].mark_vol_offset)
                          for v in option_venues}
-        self.makers = [CoinOptionMaker(v, self.options, configs[v.name].quote_width,
-                                       configs[v.name].quoter_reaction_ms, market.levels) for v in option_venues]
+        ids = OrderIds()
+        self.makers = [OptionMarketMaker(v, self.options, configs[v.name].quote_width,
+                                         configs[v.name].quoter_reaction_ms, market.levels, *OPTION_SIZE, ids, owner="cmm")
+                       for v in option_venues]
         self._md_latency_ns = {v.name: int(configs[v.name].market_data_latency_ms * 1_000_000) for v in option_venues}
         self._perp_quoted: dict[tuple[str, str], list[str]] = {}
         self.taker_books = ([(m.venue, m.options[i].symbol, OPTION_TAKE) for m in self.makers for i in m.listed]

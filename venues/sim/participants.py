@@ -181,13 +181,18 @@ def stock_ladder(spot: float, tick_ticks: int, levels: int) -> tuple[list[int], 
 
 class OptionMarketMaker:
     """Every option of the chain that its venue lists (``listed``: indices into ``options``, the
-    order of the fair-value arrays), ``levels`` deep each side around fair value, sizes uniform
-    in ``size_min..size_max``; a book whose top prices have not changed is left alone (its queue
+    order of the fair-value arrays), ``levels`` deep each side around fair value (a crypto
+    venue's mark), one rung of each option's own tick ladder apart, sizes uniform in
+    ``size_min..size_max``; a book whose top prices have not changed is left alone (its queue
     stands)."""
-    owner = "mm"
 
     def __init__(self, venue: SimVenue, options: list[Instrument], width: float, reaction_ms: float,
-                 levels: int, size_min: int, size_max: int, ids: OrderIds) -> None:
+                 levels: int, size_min: int, size_max: int, ids: OrderIds, owner: str = "mm") -> None:
+        self.owner = owner
+        rules = [o.tick_rule for o in options]
+        self._ticks = {"small_tick": np.array([r.small_tick for r in rules]),
+                       "large_tick": np.array([r.large_tick for r in rules]),
+                       "threshold": np.array([r.threshold for r in rules])}
         self.venue = venue
         self.options = options
         self.listed = [i for i, o in enumerate(options) if venue.lists(o.symbol)]
@@ -209,7 +214,7 @@ class OptionMarketMaker:
         if not self.listed:
             return
         levels, venue = self._levels, self.venue
-        bids, asks = quote_prices(fair, delta, width_multiplier=self.width)
+        bids, asks = quote_prices(fair, delta, width_multiplier=self.width, **self._ticks)
         sizes = rng.integers(self._size_min, self._size_max + 1, size=(len(self.options), 2, levels))
         for index in self.listed:
             option = self.options[index]
@@ -223,13 +228,12 @@ class OptionMarketMaker:
             rule = option.tick_rule
             placed = []
             for level in range(levels):
-                for side, price in ((Side.BUY, bid - level * rule.tick_at(bid)),
-                                    (Side.SELL, ask + level * rule.tick_at(ask))):
-                    if price < 0.01 - 1e-9:
+                for side, price in ((Side.BUY, rule.step(bid, -level)), (Side.SELL, rule.step(ask, level))):
+                    if price < rule.small_tick - 1e-12:
                         continue
                     order_id = self._ids.next(self.owner)
                     result = venue.place(self.owner, order_id, option.symbol, side,
-                                         int(sizes[index, int(side is Side.SELL), level]), round(price, 4),
+                                         int(sizes[index, int(side is Side.SELL), level]), price,
                                          capacity="market_maker")
                     if result.rested_qty:
                         placed.append(order_id)
