@@ -15,11 +15,12 @@ from typing import Callable
 from router.clock import Clock
 from router.domain.enums import Liquidity, Side
 from router.domain.events import (CancelChild, ChildAccepted, ChildCanceled, ChildFilled, ChildRejected,
-                                  ChildReplaced, ReplaceChild, SubmitChild, VenueReport)
+                                  ChildReplaced, ChildReplaceRejected, ReplaceChild, SubmitChild, VenueReport)
 from router.models.latency import VenueLatency
 from venues.fees import FeeSchedule
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+UNKNOWN_ORDER = "unknown or finished order"
 
 
 def exec_token(now_ns: int) -> str:
@@ -124,6 +125,18 @@ class VenueCounter:
             self._reply(child.ended)
 
     # ---- children, fills, replies
+
+    def _replaceable(self, order: ReplaceChild) -> CounterChild | None:
+        """The resting child a replace applies to; None, with the refusal sent, when the venue no
+        longer has it resting or the new qty is not above what has filled."""
+        child = self._resting(order.child_id)
+        if child is None:
+            self._reply(ChildReplaceRejected(order.child_id, self.name, UNKNOWN_ORDER))
+        elif order.qty <= child.filled:
+            self._reply(ChildReplaceRejected(
+                order.child_id, self.name, f"new qty {order.qty} is not above the {child.filled} already filled"))
+            child = None
+        return child
 
     def _resting(self, child_id: str) -> CounterChild | None:
         child = self._children.get(child_id)

@@ -248,13 +248,8 @@ class ReplayVenue(VenueCounter):
 
     def _arrive_replace(self, order: ReplaceChild) -> None:
         self._catch_up()
-        child = self._resting(order.child_id)
+        child = self._replaceable(order)
         if child is None:
-            self._reply(ChildReplaceRejected(order.child_id, self.name, UNKNOWN_ORDER))
-            return
-        if order.qty <= child.filled:
-            self._reply(ChildReplaceRejected(
-                order.child_id, self.name, f"new qty {order.qty} is not above the {child.filled} already filled"))
             return
         reason = self._bad_qty_or_price(order.qty, order.price)
         is_buy, old_tick, leaves = self.book.resting(order.child_id)

@@ -35,14 +35,13 @@ from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccep
                                   ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint, VenueReport)
 from venues.fees import FeeSchedule
 
-from .counter import CounterChild, VenueCounter, exec_token  # noqa: F401  (exec_token: re-exported)
+from .counter import UNKNOWN_ORDER, CounterChild, VenueCounter, exec_token  # noqa: F401  (re-exported)
 from .matching import (PRICE_TIME, STP_CANCEL_RESTING, BookError, OrderBook, SubmitResult,
                        from_ticks, to_ticks)
 
 PRICE_TICK = 0.01      # book granularity; each instrument's own tick rule is enforced by the router
 ROUTER = "router"
 DEPTH_LEVELS = 5
-UNKNOWN_ORDER = "unknown or finished order"
 SELF_MATCH_RESTING = "self-match prevention: canceled resting order against incoming child {}"
 SELF_MATCH_INCOMING = "self-match prevention: incoming child canceled against resting child {}"
 
@@ -146,13 +145,8 @@ class SimVenue(VenueCounter):
         self._end(child, ChildRejected(order.child_id, self.name, reason))
 
     def _arrive_replace(self, order: ReplaceChild) -> None:
-        child = self._resting(order.child_id)
+        child = self._replaceable(order)
         if child is None:
-            self._reply(ChildReplaceRejected(order.child_id, self.name, UNKNOWN_ORDER))
-            return
-        if order.qty <= child.filled:
-            self._reply(ChildReplaceRejected(
-                order.child_id, self.name, f"new qty {order.qty} is not above the {child.filled} already filled"))
             return
         invalid = self._invalid(child.symbol, order.qty, order.price)
         if invalid:
