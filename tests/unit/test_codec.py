@@ -170,13 +170,14 @@ def test_mass_cancel_report_without_affected_orders_has_no_group():
 def test_new_algo_tags_become_typed_params():
     algo = new_order((5108, "200.5"), (5110, "0.45"), (5112, "0.02"), (5114, "-0.1"), (5072, "Y"), (5074, "195"),
                      (5076, "205"), (5078, "0.05"), (5152, "V25"), (5010, "HEDGE-1"), (5172, "2"), (5090, "1"),
-                     (5056, "12"), (5104, "3")).command.algo
+                     (5056, "12"), (5104, "3"), (5046, "250"), (5048, "3")).command.algo
     assert (algo.order_ref_uprc, algo.order_ref_delta, algo.order_ref_gamma, algo.order_ref_theta) == \
         (200.5, 0.45, 0.02, -0.1)
     assert algo.cxl_uprc_range is True and (algo.min_ubid, algo.max_uask, algo.min_option_px) == (195.0, 205.0, 0.05)
     assert algo.auto_hedge is HedgeMode.ALPHA_VWAP_25PCT and algo.alt_auto_hedge_id == "HEDGE-1"
     assert algo.short_sale_flag is ShortSaleFlag.SHORT and algo.start_type is StartType.WAIT_TRIGGER
     assert (algo.slice_count, algo.take_reach) == (12, 3) and algo.extra == {}
+    assert (algo.max_exposure_size, algo.num_make_exchanges) == (250, 3)
 
 
 def test_cxl_uprc_range_n_is_false():

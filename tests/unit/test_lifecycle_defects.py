@@ -195,6 +195,7 @@ def test_a_market_arrival_order_with_no_far_side_at_arrival_takes_the_first_it_s
 @pytest.mark.parametrize("tags,tag", [
     (dict(start_type=2), "5090"), (dict(slice_count=5), "5056"), (dict(take_reach=1), "5104"),
     (dict(min_ubid=190.0), "5074"), (dict(take_surface_prc_offset=0.05), "5140"),
+    (dict(num_make_exchanges=2), "5048"), (dict(max_exposure_size=10), "5046"),
 ])
 def test_a_tag_the_sweep_does_not_read_is_rejected_by_name(tags, tag):
     h = Harness()
