@@ -288,6 +288,8 @@ def test_a_non_finite_custom_number_is_rejected_naming_the_tag(tag, value):
 
 
 @pytest.mark.parametrize("extra,needle", [((5080, "0"), "MaxChildOrders (5080) 0 must be at least 1"),
+                                          ((5048, "0"), "SRNumMakeExchanges (5048) 0 must be at least 1"),
+                                          ((5046, "-5"), "SRMaxExposureSize (5046) -5 must be at least 1"),
                                           ((5044, "-2"), "ActiveOrderSize (5044) -2 must be at least 1"),
                                           ((11, "X" * 65), "ClOrdID (11) must be 1-64 characters, got 65")])
 def test_field_rules_are_rejects_naming_the_tag(extra, needle):
