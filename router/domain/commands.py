@@ -18,8 +18,9 @@ from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Any, Callable, Literal
 
-from .enums import (BalanceHandling, HedgeMode, LimitClass, LimitType, MassCancelType, OrderHandling, OrdRejReason,
-                    OrdType, ShortSaleFlag, Side, SRRejectCode, SRTimeInForce, StartType, TimeInForce)
+from .enums import (AlphaType, BalanceHandling, HedgeMode, LimitClass, LimitType, MassCancelType, OrderHandling,
+                    OrdRejReason, OrdType, PublicSize, ShortSaleFlag, Side, SRRejectCode, SRTimeInForce, StartType,
+                    TakeReach, TimeInForce)
 
 VOL_LIMIT_RANGE = (0.005, 9.0)
 # LimitTypes priced from a volatility: they need OrderVolLimit (5116); every other type but Market
@@ -117,6 +118,35 @@ def _flag(value) -> bool:
     return value
 
 
+def _probability(name: str) -> Callable[[Any], float]:
+    def check(value):
+        value = float(value)
+        if not 0.0 <= value <= 1.0:
+            raise CommandError(f"{name} {value:g} must be a probability in [0, 1]")
+        return value
+    return check
+
+
+def _alpha_factor(name: str) -> Callable[[Any], float]:
+    def check(value):
+        value = float(value)
+        if not -2.0 <= value <= 2.0:
+            raise CommandError(f"{name} {value:g} must be in [-2, 2] (the standard deviations above the recent "
+                               "average a Relative probability limit asks for)")
+        return value
+    return check
+
+
+def _risk_limit(name: str) -> Callable[[Any], float]:
+    """A day risk limit: a positive number, or -1 for no limit (the reference's rule)."""
+    def check(value):
+        value = float(value)
+        if value != -1 and value <= 0:
+            raise CommandError(f"{name} {value:g} must be a positive limit, or -1 for no limit")
+        return value
+    return check
+
+
 def _extra(value: dict) -> dict[int, str]:
     return {int(tag): str(text) for tag, text in value.items()}
 
@@ -159,10 +189,31 @@ _ALGO_FIELDS: dict[str, tuple[Any, Callable[[Any], Any] | None]] = {
     "alt_auto_hedge_id": (None, str),                                           # 5010, the hedge's ClOrdID
     "short_sale_flag": (None, ShortSaleFlag),                                   # 5172
     "start_type": (None, StartType),                                            # 5090
-    "slice_count": (None, int),                                                 # 5056
-    "take_reach": (None, int),                                                  # 5104
+    "slice_count": (None, _at_least(1, "SRTwapSliceCnt (5056)")),               # 5056, TWAP slices
+    "take_reach": (None, TakeReach),                                            # 5104
     "max_exposure_size": (None, _at_least(1, "SRMaxExposureSize (5046)")),      # 5046, shown across venues at once
     "num_make_exchanges": (None, _at_least(1, "SRNumMakeExchanges (5048)")),    # 5048, venues to post on
+    "take_alpha_type": (None, AlphaType),                                       # 5128
+    "make_alpha_type": (None, AlphaType),                                       # 5130
+    "take_alpha_factor": (None, _alpha_factor("SRTakeAlphaFactor (5132)")),     # 5132, Relative only
+    "make_alpha_factor": (None, _alpha_factor("SRMakeAlphaFactor (5134)")),     # 5134
+    "take_probability": (None, _probability("SRTakeProbability (5136)")),       # 5136
+    "make_probability": (None, _probability("SRMakeProbability (5138)")),       # 5138
+    "surface_prc_offset_ask": (0.0, float),     # seed 001's 5518 "Prc Offset ask": a buy's, added to 5140/5144
+    "surface_prc_offset_bid": (0.0, float),     # seed 001's 5536 "Prc Offset bid": a sell's
+    "public_size": (None, PublicSize),                                          # 5050
+    "can_cxl_overlap": (None, _flag),                                           # 5052
+    "alt_route_code": (None, str),                                              # 5028, echoed on the children
+    "max_acc_day_wt_vega_ln": (None, _risk_limit("SRMaxAccDayWtVegaLn (5251)")),   # 5251
+    "max_acc_day_wt_vega_sh": (None, _risk_limit("SRMaxAccDayWtVegaSh (5252)")),   # 5252
+    "max_acc_day_ddelta_ln": (None, _risk_limit("SRMaxAccDayDDeltaLn (5253)")),    # 5253
+    "max_acc_day_ddelta_sh": (None, _risk_limit("SRMaxAccDayDDeltaSh (5254)")),    # 5254
+    "max_exp_day_wt_vega_ln": (None, _risk_limit("SRMaxExpDayWtVegaLn (5255)")),   # 5255
+    "max_exp_day_wt_vega_sh": (None, _risk_limit("SRMaxExpDayWtVegaSh (5256)")),   # 5256
+    "max_sym_day_wt_vega_ln": (None, _risk_limit("SRMaxSymDayWtVegaLn (5257)")),   # 5257
+    "max_sym_day_wt_vega_sh": (None, _risk_limit("SRMaxSymDayWtVegaSh (5258)")),   # 5258
+    "max_sym_day_ddelta_ln": (None, _risk_limit("SRMaxSymDayDDeltaLn (5259)")),    # 5259
+    "max_sym_day_ddelta_sh": (None, _risk_limit("SRMaxSymDayDDeltaSh (5260)")),    # 5260
     "extra": (None, _extra),                                    # every other custom tag, kept verbatim
 }
 _ALGO_DEFAULTS = {name: default for name, (default, _) in _ALGO_FIELDS.items()}
@@ -211,9 +262,30 @@ class AlgoParams:
     short_sale_flag: ShortSaleFlag | None
     start_type: StartType | None
     slice_count: int | None
-    take_reach: int | None
+    take_reach: TakeReach | None
     max_exposure_size: int | None
     num_make_exchanges: int | None
+    take_alpha_type: AlphaType | None
+    make_alpha_type: AlphaType | None
+    take_alpha_factor: float | None
+    make_alpha_factor: float | None
+    take_probability: float | None
+    make_probability: float | None
+    surface_prc_offset_ask: float
+    surface_prc_offset_bid: float
+    public_size: PublicSize | None
+    can_cxl_overlap: bool | None
+    alt_route_code: str | None
+    max_acc_day_wt_vega_ln: float | None
+    max_acc_day_wt_vega_sh: float | None
+    max_acc_day_ddelta_ln: float | None
+    max_acc_day_ddelta_sh: float | None
+    max_exp_day_wt_vega_ln: float | None
+    max_exp_day_wt_vega_sh: float | None
+    max_sym_day_wt_vega_ln: float | None
+    max_sym_day_wt_vega_sh: float | None
+    max_sym_day_ddelta_ln: float | None
+    max_sym_day_ddelta_sh: float | None
     extra: dict[int, str]
     model_fields_set: frozenset[str]
 
@@ -304,6 +376,21 @@ def check_algo_rules(algo: AlgoParams) -> None:
     if algo.min_ubid is not None and algo.max_uask is not None and algo.min_ubid > algo.max_uask:
         raise CommandError(f"SRMinUBid (5074) {algo.min_ubid!r} is above SRMaxUAsk (5076) {algo.max_uask!r}",
                            OrdRejReason.OTHER, SRRejectCode.BAD_LIMIT)
+    if algo.order_handling is OrderHandling.POST_ONLY and algo.balance_handling is BalanceHandling.NO_POST:
+        raise CommandError("SROrderHandling (5094) PostOnly with SRBalanceHandling (5096) NoPost leaves the order "
+                           "nothing to do: give a post type (1-12)", OrdRejReason.OTHER, SRRejectCode.BAD_LMT_TYPE)
+    for leg, limit_class, probability, alpha_type, factor, tags in (
+            ("Take", algo.take_limit_class, algo.take_probability, algo.take_alpha_type, algo.take_alpha_factor,
+             (5100, 5136, 5128, 5132)),
+            ("Make", algo.make_limit_class, algo.make_probability, algo.make_alpha_type, algo.make_alpha_factor,
+             (5102, 5138, 5130, 5134))):
+        class_tag, probability_tag, type_tag, factor_tag = tags
+        if limit_class in (LimitClass.PROBABILITY, LimitClass.SURF_PROB) and probability is None:
+            raise CommandError(f"SR{leg}LimitClass ({class_tag}) {limit_class.name} needs its probability limit "
+                               f"SR{leg}Probability ({probability_tag})", OrdRejReason.OTHER, SRRejectCode.BAD_LIMIT)
+        if alpha_type is AlphaType.RELATIVE and factor is None:
+            raise CommandError(f"SR{leg}AlphaType ({type_tag}) Relative needs SR{leg}AlphaFactor ({factor_tag}) in "
+                               "[-2, 2]", OrdRejReason.OTHER, SRRejectCode.BAD_LIMIT)
 
 
 # ---------------------------------------------------------------------------- the commands
@@ -388,6 +475,7 @@ class ReplaceOrder(JsonDump):
     expire_time: datetime | None = None        # 126, with a replace to GTD
     expire_date: date | None = None            # 432
     transact_time: datetime | None = None
+    start_type: StartType | None = None        # SRStartType (5090): Immediate (0) releases a staged order
 
     def __post_init__(self) -> None:
         _check_cl_ord_id(self.cl_ord_id)

@@ -292,3 +292,36 @@ class StartType(IntEnum):
     IMMEDIATE = 0
     WAIT_TRIGGER = 1
     STAGED = 2
+
+
+class AlphaType(IntEnum):
+    """SRTakeAlphaType (5128) / SRMakeAlphaType (5130): how a Probability limit is set
+    (router/models/alpha.py gives each its meaning)."""
+    STATIC = 1
+    HAWK = 2
+    EAGLE = 3
+    FALCON = 4
+    RELATIVE = 5
+
+
+class TakeReach(IntEnum):
+    """SRTakeReachRule (5104): which displayed size an alpha-taking order may take."""
+    IMMEDIATE = 0
+    DELAYED = 1
+    PASSIVE = 2
+    WEAK_ONLY = 3
+    RESPOND_ONLY = 4
+    FULL_SIZE = 5
+    ISO_SWEEP = 6
+
+
+class PublicSize(IntEnum):
+    """SRPublicSize (5050): how much of a resting child is displayed."""
+    NONE = 0
+    RANDOMIZE = 1
+    MKT_SIZE = 2
+    FULL_SIZE = 3
+    MKT_SIZE_A = 4
+    MKT_SIZE_B = 5
+    MKT_SIZE_C = 6
+    FULL_SIZE_R = 7

@@ -16,9 +16,9 @@ from enum import Enum
 from router.clock import NANOS_PER_SECOND, ns_to_datetime
 from router.domain.commands import (AlgoParams, CancelOrder, ClientRequest, CommandError, InstrumentSpec, MassCancel,
                                     MultilegLeg, NewMultilegOrder, NewOrder, OrderStatusQuery, ReplaceOrder)
-from router.domain.enums import (BalanceHandling, CxlRejResponseTo, HedgeMode, LimitClass, LimitType, Liquidity,
-                                 MassCancelType, OrderHandling, OrdRejReason, OrdType, ShortSaleFlag, Side,
-                                 SRRejectCode, SRTimeInForce, StartType, TimeInForce)
+from router.domain.enums import (AlphaType, BalanceHandling, CxlRejResponseTo, HedgeMode, LimitClass, LimitType,
+                                 Liquidity, MassCancelType, OrderHandling, OrdRejReason, OrdType, PublicSize,
+                                 ShortSaleFlag, Side, SRRejectCode, SRTimeInForce, StartType, TakeReach, TimeInForce)
 from router.domain.events import (BusinessRejectReport, CancelRejectReport, ClientReport, ExecReport,
                                   MassCancelReportOut)
 from router.market.dividends import parse_discrete_dividends
@@ -91,7 +91,28 @@ _ALGO_TAGS = {
     5172: ("short_sale_flag", _int_enum(ShortSaleFlag)),
     5090: ("start_type", _int_enum(StartType)),
     5056: ("slice_count", int),
-    5104: ("take_reach", int),
+    5104: ("take_reach", _int_enum(TakeReach)),
+    5128: ("take_alpha_type", _int_enum(AlphaType)),
+    5130: ("make_alpha_type", _int_enum(AlphaType)),
+    5132: ("take_alpha_factor", _finite),
+    5134: ("make_alpha_factor", _finite),
+    5136: ("take_probability", _finite),
+    5138: ("make_probability", _finite),
+    5518: ("surface_prc_offset_ask", _finite),
+    5536: ("surface_prc_offset_bid", _finite),
+    5050: ("public_size", _int_enum(PublicSize)),
+    5052: ("can_cxl_overlap", _yes_no),
+    5028: ("alt_route_code", str),
+    5251: ("max_acc_day_wt_vega_ln", _finite),
+    5252: ("max_acc_day_wt_vega_sh", _finite),
+    5253: ("max_acc_day_ddelta_ln", _finite),
+    5254: ("max_acc_day_ddelta_sh", _finite),
+    5255: ("max_exp_day_wt_vega_ln", _finite),
+    5256: ("max_exp_day_wt_vega_sh", _finite),
+    5257: ("max_sym_day_wt_vega_ln", _finite),
+    5258: ("max_sym_day_wt_vega_sh", _finite),
+    5259: ("max_sym_day_ddelta_ln", _finite),
+    5260: ("max_sym_day_ddelta_sh", _finite),
     5046: ("max_exposure_size", int),
     5048: ("num_make_exchanges", int),
 }
@@ -336,7 +357,8 @@ def _decode_command(msg_type: str, fields: dict[int, str], pairs: list[tuple[int
                             qty=_qty(fields.get(38)), price=_price(fields),
                             ord_type=member(OrdType, fields[40]) if 40 in fields else None,
                             time_in_force=member(TimeInForce, fields[59]) if 59 in fields else None,
-                            expire_time=expire_time, expire_date=expire_date, transact_time=_transact_time(fields))
+                            expire_time=expire_time, expire_date=expire_date, transact_time=_transact_time(fields),
+                            start_type=_tag_value(fields, 5090, "SRStartType", _ALGO_TAGS[5090][1]))
     if msg_type == "H":
         return OrderStatusQuery(cl_ord_id=fields.get(11), order_id=fields.get(37))
     if msg_type == "q":
@@ -439,4 +461,7 @@ def _exec_report(r: ExecReport) -> list[tuple[int, str]]:
         body.append((103, str(r.ord_rej_reason)))
     if r.sr_reject_code is not None:
         body.append((5605, str(r.sr_reject_code)))
+    if r.strategy is not None:
+        body.append((5034, r.strategy))             # SRStrategy, echoed from the order
+    body.extend(r.ref_metrics)                      # SROrderRefRMetric1-4 (5192-5198), as sent
     return body

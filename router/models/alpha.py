@@ -52,11 +52,12 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from enum import IntEnum
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from router.domain.enums import AlphaType
 
 from .alpha_features import NS, AlphaState, MarketTape, state_at
 from .fill_probability import FillProbability
@@ -66,15 +67,6 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "config" / "models"
 RELATIVE_WINDOW_S = 300.0
 ALL_FEATURES = ("edge_sigma", "imbalance", "flow", "ret", "log_spread", "log_since_trade")
 EDGE_FEATURES = ("edge_sigma",)
-
-
-class AlphaType(IntEnum):
-    """Tags 5128 (SRTakeAlphaType) / 5130 (SRMakeAlphaType)."""
-    STATIC = 1
-    HAWK = 2
-    EAGLE = 3
-    FALCON = 4
-    RELATIVE = 5
 
 
 @dataclass(frozen=True)

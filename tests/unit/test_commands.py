@@ -47,7 +47,13 @@ def rich_algo() -> AlgoParams:
 
 
 # Fields added since (5046, 5048): written after the old ones, before "extra".
-ADDED = '"max_exposure_size":null,"num_make_exchanges":null,'
+ADDED = ('"max_exposure_size":null,"num_make_exchanges":null,'
+         '"take_alpha_type":null,"make_alpha_type":null,"take_alpha_factor":null,"make_alpha_factor":null,'
+         '"take_probability":null,"make_probability":null,"surface_prc_offset_ask":0.0,"surface_prc_offset_bid":0.0,'
+         '"public_size":null,"can_cxl_overlap":null,"alt_route_code":null,'
+         + "".join(f'"{name}":null,' for name in ("max_acc_day_wt_vega_ln", "max_acc_day_wt_vega_sh", "max_acc_day_ddelta_ln",
+                   "max_acc_day_ddelta_sh", "max_exp_day_wt_vega_ln", "max_exp_day_wt_vega_sh", "max_sym_day_wt_vega_ln",
+                   "max_sym_day_wt_vega_sh", "max_sym_day_ddelta_ln", "max_sym_day_ddelta_sh")))
 
 
 def test_algo_json_is_the_one_pydantic_wrote_plus_the_fields_added_since():
@@ -63,7 +69,9 @@ def test_stored_algo_json_loads_back_typed():
     assert algo.good_till == datetime(2026, 11, 20, 15, 0, 1, 500000, tzinfo=timezone.utc)
     assert algo.ddiv_override == ((0.25, 0.5), (0.5, 0.5)) and algo.extra == {5999: "kept"}
     # as pydantic: every key in the JSON, so not the fields added since
-    assert algo.model_fields_set == set(AlgoParams.model_fields) - {"max_exposure_size", "num_make_exchanges"}
+    added = {name for name in AlgoParams.model_fields if f'"{name}":' in ADDED}
+    assert "max_sym_day_ddelta_sh" in added and len(added) == 23
+    assert algo.model_fields_set == set(AlgoParams.model_fields) - added
     assert AlgoParams.model_validate_json(PYDANTIC_DEFAULT_JSON) == AlgoParams()
 
 
