@@ -64,11 +64,38 @@ class AlgoContext(Protocol):
 
     def unsubscribe(self, symbol: str) -> None: ...
 
+    # ---- secondary limits (algos/secondary_limits.py): the live surface and alpha probabilities
+    def surface_prices(self, symbols: Sequence[str], vol_shifts) -> tuple[Any, Any]:
+        """(prices, vols) arrays: each option at its live-surface vol + shift, in premium units;
+        NaN where the surface has no fit for it (router/market/live_surface.py)."""
+
+    def follow_alpha(self) -> None:
+        """Keep the parent's option's recent market for its alpha probabilities (idempotent)."""
+
+    def alpha_state(self, symbols: Sequence[str]) -> tuple[Any, Any]:
+        """(the stacked AlphaState of the symbols that have one or None, the mask of which do)."""
+
+    def alpha_model(self, variant: str) -> Any:
+        """The alpha model of a variant (standard, hawk, eagle, falcon), loaded once."""
+
+    def probability_window(self, kind: str) -> Any:
+        """The parent's ProbabilityWindow for its take (or make) Relative alpha type."""
+
+    def expected_fee(self, kind: str, price: float) -> float:
+        """Expected exchange fee per share, in premium units, of a take (the cheapest taker fee of
+        the parent's venues) or a make (the cheapest maker fee) at ``price``."""
+
     # ---- orders
     def take(self, qty: int, limit: float, *, symbol: str | None = None, side: Side | None = None,
              venues: tuple[str, ...] = (), max_children: int | None = None,
              role: ChildRole = ChildRole.WORK, short_sale: bool = False) -> list[ChildOrder]:
         """Marketable IOC children for up to ``qty`` at ``limit`` through the SOR; the children made."""
+
+    def plan_posts(self, qty: int, price: float, *, num_venues: int = 1, max_exposure: int | None = None,
+                   exclude: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+        """(venue, qty) for resting ``qty`` of the parent's option at ``price`` over the
+        ``num_venues`` best posting venues (the SOR's expected-cost rank), showing at most
+        ``max_exposure`` in all; ``exclude``: venues not to use. Empty when no venue is allowed."""
 
     def post(self, symbol: str | None, side: Side | None, qty: int, price: float, *, venue: str | None = None,
              post_only: bool = True, display_qty: int | None = None, tif: TimeInForce = TimeInForce.DAY,
@@ -116,6 +143,12 @@ class Algo(ABC):
     def __init__(self, ctx: AlgoContext, settings: Any = None) -> None:
         self.ctx = ctx
         self.settings = settings
+
+    @classmethod
+    def order_problem(cls, params: Any, instrument: Instrument | None) -> str | None:
+        """Why this algo refuses an order's terms (a text naming the tag and the rule), or None.
+        Checked at entry, after the tags it does not read (registry.unread_tags)."""
+        return None
 
     @abstractmethod
     def start(self) -> None:

@@ -21,7 +21,10 @@ from typing import Any
 from router.domain.commands import AlgoParams
 from router.domain.enums import BalanceHandling, HedgeMode, LimitClass, LimitType, OrderHandling, StartType
 from router.domain.instruments import Instrument
+from router.risk.greek_limits import RISK_TAGS
 
+from .alpha_making import AlphaMakingAlgo, AlphaTakingMakingAlgo
+from .alpha_taking import AlphaTakingAlgo
 from .base import Algo, AlgoContext
 from .sweep import SweepAlgo
 from .volatility import VolatilityAlgo
@@ -31,16 +34,24 @@ _SIMPLE = (None, LimitClass.SIMPLE)
 _NO_POST = (None, BalanceHandling.NO_POST)
 
 
-ALGOS: dict[str, type[Algo]] = {"sweep": SweepAlgo, "volatility": VolatilityAlgo}
+ALGOS: dict[str, type[Algo]] = {"sweep": SweepAlgo, "volatility": VolatilityAlgo, "alpha_taking": AlphaTakingAlgo,
+                              "alpha_making": AlphaMakingAlgo, "alpha_taking+making": AlphaTakingMakingAlgo}
 
 # Tags every algo gives an effect: selection, venues, time in force, the static limit.
 COMMON_TAGS = frozenset({5082, 5084, 5086, 5088, 5094, 5096, 5098, 5100, 5102, 5106, 5126})
+# The common order modifiers, given their effect by the engine for every algo (router/engine/
+# child_caps.py, start_type.py): AltRouteCode, ActiveOrderSize, CanCxlOverlap, TwapSliceCount,
+# MaxChildOrders, StartType.
+COMMON_TAGS |= {5028, 5044, 5052, 5056, 5080, 5090}
+# The day $delta and vega limits 5251-5260, checked on every child of every algo (router/risk/greek_limits.py).
+COMMON_TAGS |= RISK_TAGS
 # Read by the auto-hedger, whatever the algo: the mode, the hedge ClOrdID, the short-sale flag,
 # and the pricing inputs of the delta it hedges.
 HEDGE_TAGS = frozenset({5152, 5010, 5172, 5108, 5110, 5112, 5114, 5118, 5120, 5122, 5124})
 # Identification and booking: they change no behaviour, so every algo accepts them.
 INFORMATIONAL_TAGS = frozenset({5012, 5014, 5020, 5022, 5023, 5024, 5026, 5034, 5036, 5166, 5167, 5168, 5170,
-                                5176, 5178, 5180, 5250, 5290, 5291, 5410})
+                                5176, 5178, 5180, 5250, 5290, 5291, 5410,
+                                5192, 5194, 5196, 5198})     # OrderRefMetric1-4: echoed on the reports
 
 _FIELD_TAGS = {
     "order_handling": 5094, "balance_handling": 5096, "limit_type": 5098, "take_limit_class": 5100,
@@ -53,6 +64,13 @@ _FIELD_TAGS = {
     "cxl_uprc_range": 5072, "min_ubid": 5074, "max_uask": 5076, "min_option_px": 5078, "auto_hedge": 5152,
     "alt_auto_hedge_id": 5010, "short_sale_flag": 5172, "start_type": 5090, "slice_count": 5056,
     "take_reach": 5104, "strategy": 5034, "max_exposure_size": 5046, "num_make_exchanges": 5048,
+    "take_alpha_type": 5128, "make_alpha_type": 5130, "take_alpha_factor": 5132, "make_alpha_factor": 5134,
+    "take_probability": 5136, "make_probability": 5138, "surface_prc_offset_ask": 5518,
+    "surface_prc_offset_bid": 5536, "public_size": 5050, "can_cxl_overlap": 5052, "alt_route_code": 5028,
+    "max_acc_day_wt_vega_ln": 5251, "max_acc_day_wt_vega_sh": 5252, "max_acc_day_ddelta_ln": 5253,
+    "max_acc_day_ddelta_sh": 5254, "max_exp_day_wt_vega_ln": 5255, "max_exp_day_wt_vega_sh": 5256,
+    "max_sym_day_wt_vega_ln": 5257, "max_sym_day_wt_vega_sh": 5258, "max_sym_day_ddelta_ln": 5259,
+    "max_sym_day_ddelta_sh": 5260,
 }
 _TAG_NAMES = {5056: "SRProgressSliceCnt/TwapSliceCount", 5090: "SRStartType", 5104: "SRTakeReachRule",
               5116: "SROrderVolLimit", 5140: "SRTakeSurfPrcOffset", 5142: "SRTakeSurfVolOffset",
@@ -60,7 +78,14 @@ _TAG_NAMES = {5056: "SRProgressSliceCnt/TwapSliceCount", 5090: "SRStartType", 51
               5074: "SRMinUBid", 5076: "SRMaxUAsk", 5078: "SRMinOptionPx", 5172: "SRShortSaleFlag",
               5108: "SROrderRefUPrc", 5110: "SROrderRefDelta", 5112: "SROrderRefGamma", 5114: "SROrderRefTheta",
               5118: "SRRateOverride", 5120: "SRSDivOverride", 5122: "SRDDivOverride", 5124: "SROverrideCode",
-              5010: "SRAltAutoHedgeId", 5046: "SRMaxExposureSize", 5048: "SRNumMakeExchanges"}
+              5010: "SRAltAutoHedgeId", 5046: "SRMaxExposureSize", 5048: "SRNumMakeExchanges",
+              5028: "SRAltRouteCode", 5050: "SRPublicSize", 5052: "SRCanCxlOverlap", 5128: "SRTakeAlphaType",
+              5130: "SRMakeAlphaType", 5132: "SRTakeAlphaFactor", 5134: "SRMakeAlphaFactor",
+              5136: "SRTakeProbability", 5138: "SRMakeProbability", 5518: "SRSurfPrcOffsetAsk",
+              5536: "SRSurfPrcOffsetBid", 5251: "SRMaxAccDayWtVegaLn", 5252: "SRMaxAccDayWtVegaSh",
+              5253: "SRMaxAccDayDDeltaLn", 5254: "SRMaxAccDayDDeltaSh", 5255: "SRMaxExpDayWtVegaLn",
+              5256: "SRMaxExpDayWtVegaSh", 5257: "SRMaxSymDayWtVegaLn", 5258: "SRMaxSymDayWtVegaSh",
+              5259: "SRMaxSymDayDDeltaLn", 5260: "SRMaxSymDayDDeltaSh"}
 
 
 def tags_given(params: AlgoParams) -> set[int]:
@@ -107,10 +132,17 @@ def choose_algo(params: AlgoParams) -> str:
     return f"handling_{handling.name.lower()}"
 
 
+def order_problem(algo_name: str, params: AlgoParams, instrument: Instrument | None = None) -> str | None:
+    """The algo's own reason to refuse the order's terms (``Algo.order_problem``), or None."""
+    algo_class = ALGOS.get(algo_name)
+    return None if algo_class is None else algo_class.order_problem(params, instrument)
+
+
 def create_algo(name: str, ctx: AlgoContext, settings: Any = None) -> Algo:
     """``settings`` is the router's AlgoSettings; each algo gets its own section."""
     algo_class = ALGOS[name]
-    own = getattr(settings, algo_class.name, None) if settings is not None else None
+    section = getattr(algo_class, "settings_section", algo_class.name)
+    own = getattr(settings, section, None) if settings is not None else None
     return algo_class(ctx, own)
 
 

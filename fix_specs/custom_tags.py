@@ -218,3 +218,6 @@ CUSTOM_FIELDS = [
 # Sent by the router only; every other custom field is an order instruction a client may send.
 REPORT_FIELDS = {"SRRejectCode": ("ExecutionReport", "OrderCancelReject")}
 ORDER_MESSAGES = ("NewOrderSingle", "OrderCancelReplaceRequest", "NewOrderMultileg", "MultilegOrderCancelReplace")
+# Order instructions the router echoes on the order's ExecutionReports (router/engine/reports.py).
+REPORT_FIELDS.update({name: ORDER_MESSAGES + ("ExecutionReport",) for name in (
+    "SRStrategy", "SROrderRefRMetric1", "SROrderRefRMetric2", "SROrderRefRMetric3", "SROrderRefRMetric4")})

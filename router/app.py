@@ -24,6 +24,9 @@ from venues.remote import ExchangeLink, RemoteVenue
 from venues.sim.background import BackgroundFlow
 from venues.sim.crypto_market import CryptoFlow, build_crypto_flow, us_market_view
 from venues.sim.market import build_venues, listed_symbols, venue_latency
+from venues.sim.replay import ReplayVenue
+from venues.sim.replay_events import ReplayEvents
+from venues.sim.replay_perpetual import prepare_replays
 from venues.sim.wire import decode as decode_frame
 from venues.sor import SmartOrderRouter
 
@@ -72,10 +75,19 @@ def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[Venu
                  engine_config: EngineConfig, send: Callable[[ClientReport], None],
                  persistence: Persistence | None = None, background: bool = True,
                  algo_settings: AlgoSettings | None = None,
-                 exchange: ExchangeLink | FixVenueLink | None = None) -> System:
+                 exchange: ExchangeLink | FixVenueLink | None = None,
+                 captures: dict[str, ReplayEvents] | None = None) -> System:
     """With ``exchange``, the venues are that exchange's (``background`` is then the exchange's
     business), reached over its native link or over FIX (a ``FixVenueLink``: a session per venue),
-    and the link is started here; without, they are simulated in process."""
+    and the link is started here; without, they are simulated in process. A venue with ``replay``
+    is a ReplayVenue on that capture (venues/sim/replay_perpetual.py; in process only);
+    ``captures`` gives its events already read, by venue."""
+    replays = []
+    if any(v.replay for v in venue_configs):
+        if exchange is not None:
+            raise ValueError("a replayed venue (venues.toml replay, --replay-perpetual) runs in the router's process: "
+                             "use --in-process-market")
+        market, venue_configs, replays = prepare_replays(clock, market, venue_configs, captures)
     securities = SecurityMaster.from_chains(market.underliers, ns_to_datetime(clock.now_ns()).date())
     fees = FeeSchedule.from_configs(venue_configs)
     latency = venue_latency(venue_configs, seed=market.seed)      # the SOR plans with the venues' own model
@@ -92,6 +104,12 @@ def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[Venu
     over_fix = isinstance(exchange, FixVenueLink)
     if exchange is None:
         venues: dict = build_venues(clock, securities, venue_configs, to_engine, to_engine, latency)
+        configs = {v.name: v for v in venue_configs}
+        for replay in replays:
+            venues[replay.venue] = ReplayVenue(
+                replay.venue, clock, fees, replay.events, latency.expected_entry_ns(replay.venue),
+                int(configs[replay.venue].market_data_latency_ms * 1_000_000), to_engine, to_engine,
+                symbol=replay.symbol, latency=latency)
     elif over_fix:
         venues = {v.name: exchange.adapter(v.name) for v in venue_configs}
     else:
@@ -116,7 +134,8 @@ def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[Venu
     flow = BackgroundFlow(clock, *us_market_view(list(venues.values()), securities, market, venue_configs))
     # the crypto venues' marks go straight into the books (book.mark(venue)): the in-process market
     # runs on the engine's clock, so on the engine thread; over an exchange link they do not cross yet
-    crypto = build_crypto_flow(clock, venues, securities, market, venue_configs, mark_sink=to_engine)
+    crypto = build_crypto_flow(clock, venues, securities, market, venue_configs, mark_sink=to_engine,
+                               spot_sources={r.symbol: venues[r.venue].mid for r in replays})
     if background:
         flow.start()
         if crypto is not None:

@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -55,18 +56,27 @@ def main(ctx: click.Context, config_path: Path, verbose: bool) -> None:
                    "venue (SenderCompID ROUTER, TargetCompID the venue; FileStore and FileLog under the state "
                    "directory; an exchange started with `router exchange --protocol fix`). native stays the "
                    "default: a child's round trip is about 1.8x shorter over it (bench/fix_venue_roundtrip.py).")
+@click.option("--replay-perpetual", "replay_perpetual", metavar="PATH",
+              help="Replay this Binance USD-M capture as the crypto perpetual venue (BNPF): the options' hedge "
+                   "fills in the recorded book and the option marks follow its mid. Runs the market in process.")
 @click.pass_obj
 def serve(config_path: Path, sessions: Path | None, state_dir: Path | None, store_url: str | None,
-          quiet_market: bool, exchange_address: str | None, in_process_market: bool, venue_protocol: str) -> None:
+          quiet_market: bool, exchange_address: str | None, in_process_market: bool, venue_protocol: str,
+          replay_perpetual: str | None) -> None:
     from router.server import SPAWN, RouterServer
 
+    if replay_perpetual and exchange_address:
+        raise click.UsageError("--replay-perpetual replays in this process: it excludes --exchange")
+    in_process_market = in_process_market or bool(replay_perpetual)
     if exchange_address and in_process_market:
         raise click.UsageError("--exchange and --in-process-market exclude each other")
     if in_process_market and venue_protocol == "fix":
         raise click.UsageError("--venue-protocol fix needs an exchange: it excludes --in-process-market")
     if exchange_address and quiet_market:
         raise click.UsageError("with --exchange the market is the exchange's: start it with --quiet-market")
-    settings = load_settings(config_path)
+    settings = _with_replay(load_settings(config_path), replay_perpetual)
+    if any(v.replay for v in settings.venues):
+        in_process_market = True        # a replayed venue lives in the router's process
     exchange = None if in_process_market else exchange_address or SPAWN
     server = RouterServer(settings, sessions=sessions, state_dir=state_dir, store_url=store_url,
                           background=not quiet_market, exchange=exchange, venue_protocol=venue_protocol).start()
@@ -197,11 +207,33 @@ def client(side, qty, symbol, limit, algo, limit_type, post, ref_delta, vol_limi
                    "auto-hedged orders over FIX.")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo keeps its store and FIX logs (default: a fresh temporary directory).")
+@click.option("--replay-perpetual", "replay_perpetual", metavar="PATH",
+              help="Replay this Binance USD-M capture as the crypto perpetual venue (BNPF).")
 @click.pass_obj
-def demo(config_path: Path, state_dir: Path | None) -> None:
+def demo(config_path: Path, state_dir: Path | None, replay_perpetual: str | None) -> None:
     from router.demo import run_demo
 
-    run_demo(load_settings(config_path), state_dir, console)
+    run_demo(_with_replay(load_settings(config_path), replay_perpetual), state_dir, console)
+
+
+def _with_replay(settings, path: str | None):
+    """The settings with the crypto perpetual venue replaying ``path`` (a clear error when the
+    file cannot be read, or there is no such venue)."""
+    if path is None:
+        return settings
+    from venues.sim.replay_perpetual import ReplayFileError, load_capture
+
+    file = Path(path).resolve()
+    perps = [v for v in settings.venues if v.kind == "equity" and v.market == "crypto"]
+    if len(perps) != 1:
+        raise click.UsageError(f"--replay-perpetual: venues.toml needs exactly one crypto underlier venue, "
+                               f"found {[v.name for v in perps]}")
+    try:
+        load_capture(file, max_events=1000)          # fail now, naming the file, not in the middle of the start
+    except ReplayFileError as exc:
+        raise click.BadParameter(str(exc), param_hint="--replay-perpetual") from None
+    venues = [v.model_copy(update={"replay": str(file)}) if v is perps[0] else v for v in settings.venues]
+    return replace(settings, venues=venues)
 
 
 @main.command(help="Feed a QuickFIX message log through the engine on a simulated clock and print "

@@ -45,6 +45,8 @@ class UnderlierConfig(_Strict):
     exercise: Literal["american", "european"] = "american"
     future_expiry: date | None = Field(None, description="kind=future: the future's own expiry")
     underlier_tick: float = Field(0.01, gt=0)
+    lot_size: float = Field(1.0, gt=0, description="the underlier's quantity step (0.001 BTC for BTCUSDT): its "
+                                                   "quantities count lots of this size")
     # the simulated path (Merton jump-diffusion with a U-shaped intraday volatility)
     jumps_per_day: float = Field(0.5, ge=0)
     jump_mean: float = Field(-0.002, description="mean log jump")
@@ -145,6 +147,12 @@ class VolatilitySettings(_Strict):
     max_replaces_per_s: float = Field(10.0, gt=0, description="replaces per child per second, at most")
 
 
+class AlphaTakingSettings(_Strict):
+    delayed_ms: float = Field(2000.0, ge=0, description="TakeReach Delayed: size must have shown this long at the price")
+    passive_window_ms: float = Field(500.0, ge=0, description="TakeReach Passive: the far side's aggression this recent")
+    weak_window_s: float = Field(60.0, gt=0, description="TakeReach WeakOnly: the window of the average displayed size")
+
+
 class HedgeSettings(_Strict):
     threshold_shares: float = Field(1.0, ge=0, description="net unhedged shares before a hedge is sent (per account below)")
     account_threshold_shares: dict[str, float] = Field(default_factory=dict)
@@ -161,6 +169,8 @@ class AlgoSettings(_Strict):
     sweep: SweepSettings = SweepSettings()
     volatility: VolatilitySettings = VolatilitySettings()
     hedge: HedgeSettings = HedgeSettings()
+    alpha_taking: AlphaTakingSettings = AlphaTakingSettings()
+    surface_refit_interval_ms: float = Field(1000.0, ge=0, description="the live surface refits at most this often")
     pending_timeout_ms: float = Field(2000.0, gt=0, description="a child pending this long is reconciled with its venue")
 
 
@@ -323,6 +333,8 @@ class VenueConfig(_Strict):
     quote_width: float = Field(1.0, gt=0, description="option venues: the market maker's spread, x the delta-bucket width")
     quoter_reaction_ms: float = Field(5.0, gt=0, description="option venues: mean delay before quotes follow the underlier")
     mark_vol_offset: float = Field(0.0, description="crypto option venues: the venue's mark smile minus the true smile, in vol")
+    replay: str | None = Field(None, description="an underlier venue: a Binance USD-M capture whose book it replays "
+                                                 "(venues/sim/replay_perpetual.py); relative to the checkout, or absolute")
 
     @model_validator(mode="before")
     @classmethod
@@ -352,6 +364,8 @@ class VenueConfig(_Strict):
                              f"(\"pct_of_notional\"), not {self.fees.model!r}")
         if self.kind == "option" and isinstance(self.fees, (PerShareFees, NotionalFees)):
             raise ValueError(f"fees.model: {self.fees.model} is for equity venues; an option venue charges per contract")
+        if self.replay is not None and self.kind != "equity":
+            raise ValueError("replay: only an underlier venue (kind = \"equity\") replays a recorded book")
         return self
 
 

@@ -4,6 +4,11 @@ Each WORK fill adds ``-delta x qty x multiplier x side`` shares (buy +1) to an e
 net target. Orders go for the unhedged part of that target rounded to whole shares, half away
 from zero; the target itself is never rounded, so rounding never drifts across fills.
 
+"Shares" are the underlier's quantity units: lots of its ``lot_size`` (1 for a stock; 0.001 BTC
+for the BTCUSDT perpetual, so a crypto option's delta is hedged to the nearest 0.001 BTC). The
+target is in lots (``-delta x qty x multiplier / lot_size``), and the account's threshold, given
+in the underlier's own unit (shares, BTC), is converted to lots; ``round_lot`` counts lots.
+
 Nothing is sent until the unhedged net reaches the account's threshold. That starts an
 *episode*: a schedule that must have hedged ``k/slices`` of the episode's quantity (in round
 lots) by its k-th deadline and all of it by the last. Between deadlines the next slice rests
@@ -102,12 +107,13 @@ class AutoHedger:
         self.settings = settings
         self.mode = mode
         self.symbol = option.underlying
-        self._multiplier = option.multiplier
         underlier = ctx.instrument(self.symbol)
+        lot = underlier.lot_size if underlier is not None else 1.0
+        self._lots_per_contract = option.multiplier / lot      # underlier lots one option contract is on
         self._tick_rule = underlier.tick_rule if underlier is not None else ALL_PENNY
         self._short_sales_apply = underlier is None or underlier.kind is InstrumentKind.EQUITY
         self._schedule = schedule_for(mode, settings)
-        self._threshold = settings.threshold_for(ctx.parent.account)
+        self._threshold = settings.threshold_for(ctx.parent.account) / lot
         # durable
         self._target = 0.0                 # signed shares the option fills call for
         self._filled = 0                   # signed hedge shares filled
@@ -162,7 +168,7 @@ class AutoHedger:
                 self._static_delta = delta
             delta = self._static_delta
         side = fill.side or self.ctx.parent.side
-        self._target += -delta * fill.qty * self._multiplier * side_sign(side)
+        self._target += -delta * fill.qty * self._lots_per_contract * side_sign(side)
         self._rebalance()
 
     def on_fill(self, child: ChildOrder, fill: Fill) -> None:

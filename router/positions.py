@@ -126,7 +126,7 @@ class PositionLedger:
                  multiplier: int, *, fee: float = 0.0) -> Holding:
         """Book a fill; what is stored of the position after it (no market figures: cheaper)."""
         row = self._book(account, parent_id, symbol, side, qty, price, multiplier, fee)
-        return Holding(account, parent_id, symbol, int(self._qty[row]), float(self._avg[row]), int(self._mult[row]),
+        return Holding(account, parent_id, symbol, int(self._qty[row]), float(self._avg[row]), _multiplier(self._mult[row]),
                        float(self._realised[row]), float(self._fees[row]))
 
     def _book(self, account: str, parent_id: str, symbol: str, side: Side, qty: int, price: float,
@@ -174,7 +174,7 @@ class PositionLedger:
         fill's would, until the market marks them."""
         self._clear()
         for account, parent_id, symbol, qty, avg_price, multiplier, realised, fees in rows:
-            row = self._row(account, parent_id, symbol, int(multiplier))
+            row = self._row(account, parent_id, symbol, _multiplier(multiplier))
             self._qty[row], self._avg[row] = int(qty), float(avg_price)
             self._realised[row], self._fees[row] = float(realised), float(fees)
             sym = self._symbol_of[row]
@@ -267,7 +267,7 @@ class PositionLedger:
     def _snapshot(self, row: int, figures: dict[str, float]) -> Position:
         account, parent_id, symbol = self._keys[row]
         return Position(account, parent_id, symbol, int(self._qty[row]), float(self._avg[row]),
-                        int(self._mult[row]), float(self._sym_mark[self._symbol_of[row]]), **figures)
+                        _multiplier(self._mult[row]), float(self._sym_mark[self._symbol_of[row]]), **figures)
 
     def _row(self, account: str, parent_id: str, symbol: str, multiplier: int) -> int:
         key = (account, parent_id, symbol)
@@ -306,3 +306,10 @@ class PositionLedger:
         for name, start in _SYMBOL_COLUMNS.items():
             old = getattr(self, name)
             setattr(self, name, np.concatenate([old, np.full(len(old), start)]))
+
+
+def _multiplier(value) -> float | int:
+    """A multiplier as stored: an int for contracts and shares, the lot (0.001) of a lot-sized
+    underlier such as the BTCUSDT perpetual."""
+    value = float(value)
+    return int(value) if value.is_integer() else value

@@ -153,6 +153,8 @@ class FixVenueLink(fix.Application):
         if order.display_qty is not None:
             body.append((111, order.display_qty))
         body.append((9047, CAPACITY_CODES.get(order.capacity, "C")))
+        if order.alt_route_code:
+            body.append((5028, order.alt_route_code))        # SRAltRouteCode, echoed from the parent
         self._send(venue, message("D", body))
 
     def replace(self, order: ReplaceChild) -> None:

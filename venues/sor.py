@@ -98,6 +98,11 @@ class SmartOrderRouter:
         self._underliers = frozenset(underliers)
         self._unreachable: set[str] = set()
 
+    @property
+    def fees(self) -> FeeSchedule:
+        """The fee schedule the SOR ranks venues by (the algos' expected fees come from it too)."""
+        return self._fees
+
     def set_reachable(self, venue: str, reachable: bool) -> None:
         """Mark a venue up or down (its session logged on or out)."""
         if reachable:

@@ -9,6 +9,8 @@ QuickFIX's stock FIX 4.4 dictionary plus two fields FIX 4.4 lacks.
   market maker split; the codes are the ones US options exchanges give their capacity field
   in their FIX 4.2 specifications (tag 47: C customer, U professional customer, M market maker,
   B broker-dealer).
+- SRAltRouteCode (5028, user defined) on NewOrderSingle (D): the parent's alternate route code,
+  echoed on each of its children (SpiderRock's common order parameter).
 
 Usage: python fix_specs/venue/build_venue_dictionary.py   (writes fix_specs/venue/FIX44.venue.xml)
 
@@ -31,6 +33,7 @@ FIELDS = """  <!-- venue sessions: fix_specs/venue/build_venue_dictionary.py -->
    <value enum='M' description='MARKET_MAKER' />
    <value enum='B' description='BROKER_DEALER' />
   </field>
+  <field number='5028' name='SRAltRouteCode' type='STRING' />
 """
 
 
@@ -46,7 +49,8 @@ def build() -> str:
     text = _insert_after(text, "<component name='MDIncGrp'>", "<field name='MDEntrySize' required='N' />\n",
                          "    <field name='AggressorSide' required='N' />\n")
     text = _insert_after(text, "<message name='NewOrderSingle'", "<field name='ExDestination' required='N' />\n",
-                         "   <field name='OptionsCapacity' required='N' />\n")
+                         "   <field name='OptionsCapacity' required='N' />\n"
+                         "   <field name='SRAltRouteCode' required='N' />\n")
     at = text.index(" </fields>")
     return text[:at] + FIELDS + text[at:]
 

@@ -148,6 +148,7 @@ class SubmitChild:
     capacity: str = "customer"          # the account type the venue sees: the router is an agency broker
                                         # for institutional clients (customer, professional, market_maker,
                                         # broker_dealer); a priority customer under pro-rata allocation
+    alt_route_code: str | None = None   # the parent's SRAltRouteCode (5028), echoed on every child
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,8 @@ class ExecReport:
     liquidity: Liquidity | None = None
     fee: float | None = None
     role: ChildRole = ChildRole.WORK     # HEDGE: a hedge execution, reported under the hedge ClOrdID
+    strategy: str | None = None          # the parent's SRStrategy (5034), echoed
+    ref_metrics: tuple[tuple[int, str], ...] = ()   # its SROrderRefRMetric1-4 (5192-5198) as sent, echoed
 
 
 @dataclass(frozen=True, slots=True)

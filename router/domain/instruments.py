@@ -123,7 +123,7 @@ class Instrument:
     expiry: date | None = None       # options and futures; None for equities and perpetuals
     put_call: PutCall | None = None
     strike: float | None = None
-    multiplier: int = 100
+    multiplier: float = 100          # underlying units per qty unit (a delta-one instrument: its lot size)
     tick_rule: TickRule = PENNY_PILOT
     settlement: Settlement | None = None
     exercise: Exercise | None = None
@@ -131,6 +131,10 @@ class Instrument:
     quote_currency: str = "USD"      # the premium's currency: "BTC" for coin-margined crypto options
     expiry_hour_utc: int = 20        # when an expiry day ends: 20:00 UTC for US options, 08:00 for Deribit/OKX
     market: str = "us_equity_options"   # or "crypto": which venues list it (VenueConfig.market)
+    # The quantity step, in the instrument's own unit: a quantity counts lots of this size. 1 for
+    # shares and contracts; 0.001 for the BTCUSDT perpetual (Binance's step), whose multiplier is
+    # then 0.001 too, so qty x price x multiplier stays the notional in USDT.
+    lot_size: float = 1.0
 
     @property
     def is_option(self) -> bool:

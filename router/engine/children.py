@@ -28,10 +28,12 @@ from router.domain.instruments import Instrument
 from router.domain.orders import ChildOrder, ChildStatus, ParentOrder
 from router.market.books import MarketBooks
 from router.market.securities import SecurityMaster
-from router.risk import default_child_checks
+from router.risk import RiskReject, default_child_checks
+from router.risk.holds import RiskHolds
 from venues.sor import SmartOrderRouter, SweepRequest
 
 from .batch import UnitOfWork
+from .child_caps import ChildCaps
 from .refusals import VenueRefusals
 from .child_records import Amended as _Amended, replace_child as _replace_child
 from .child_records import replace_entry as _replace_entry, report_payload as _report_payload
@@ -84,6 +86,8 @@ class ChildOrderManager:
         self._books = books
         self._sor = sor
         self._checks = default_child_checks()
+        self.holds = RiskHolds()                 # parents a holding limit (greek_limits.py) keeps from sending
+        self.on_hold: Callable[[ParentOrder, str], None] | None = None   # tells the client once per hold
         self._pending_timeout_ns = pending_timeout_ns
         self._pending: set[str] = set()          # children with a request in flight
         self.seen_fills: set[tuple[str, str]] = set()   # (venue, exec_id): a fill counts once
@@ -93,6 +97,7 @@ class ChildOrderManager:
         self.refusals = VenueRefusals()
         self.refusal_streak = 0                  # of the parent whose child was refused last
         self._retries: set[tuple[str, ChildRole]] = set()   # (parent, role) with a retry timer armed
+        self.caps = ChildCaps(clock, timers, orders)     # ActiveOrderSize, TWAP slices, MaxChildOrders, CanCxlOverlap
 
     # ------------------------------------------------------------------ making children
 
@@ -123,18 +128,84 @@ class ChildOrderManager:
                           sent_ns=self._clock.now_ns() + delay_ns, role=role, status_since_ns=self._clock.now_ns(),
                           **extra)
 
-    def _blocked(self, parent: ParentOrder, child: ChildOrder, instrument: Instrument, open_qty: int) -> bool:
-        own = self._securities.get(parent.symbol)           # the parent's instrument, not the child's
-        underlier, multiplier = own.underlying, own.multiplier
+    def add_checks(self, *checks) -> None:
+        """Child checks that need the engine's state (the day greek limits), after the defaults."""
+        self._checks = (*self._checks, *checks)
+
+    def _failure(self, parent: ParentOrder, child: ChildOrder, open_qty: int, underlier: str,
+                 multiplier: int) -> RiskReject | None:
         for check in self._checks:                          # first_failure, without its call per child
             risk = check(parent, child, open_qty, underlier, multiplier)
             if risk is not None:
-                break
-        else:
+                return risk
+        return None
+
+    def _blocked(self, parent: ParentOrder, child: ChildOrder, instrument: Instrument, open_qty: int) -> bool:
+        own = self._securities.get(parent.symbol)           # the parent's instrument, not the child's
+        underlier, multiplier = own.underlying, own.multiplier
+        risk = self._failure(parent, child, open_qty, underlier, multiplier)
+        held = None
+        if risk is not None and risk.holds and (smaller := self._fitted(child, risk.fits_qty)) is not None:
+            held = f"{risk.text}; {'sent' if type(child) is ChildOrder else 'rests'} {smaller}"   # the rest is held
+            self._work.journal_add("child_sized_to_risk", parent.session,
+                                   {"child": child.child_id, "qty": smaller, "reason": held})
+            child.qty = smaller
+            if type(child) is ChildOrder and child.display_qty is not None:
+                child.display_qty = min(child.display_qty, smaller)
+            risk = self._failure(parent, child, open_qty, underlier, multiplier)
+        if risk is None:
+            if held is not None:
+                self._hold(parent, child, held)
+            elif self.holds and self._adds_size(child):     # a reprice alone does not lift a hold
+                self.holds.passed(parent.order_id, child.role, self._clock.now_ns())
             return False
         self._work.journal_add("child_blocked", parent.session, {"child": child.child_id, "reason": risk.text})
-        log.warning("risk blocked %s: %s", child.child_id, risk.text)
+        if risk.holds:
+            self._hold(parent, child, risk.text)
+        else:
+            log.warning("risk blocked %s: %s", child.child_id, risk.text)
         return True
+
+    def _hold(self, parent: ParentOrder, child: ChildOrder, text: str) -> None:
+        """Tell the client once per hold (router/risk/holds.py)."""
+        if self.holds.blocked(parent.order_id, child.role, parent.account, child.symbol, self._clock.now_ns()):
+            log.info("risk holds %s: %s", parent.order_id, text)
+            self._work.journal_add("risk_hold", parent.session, {"parent": parent.order_id, "text": text})
+            if self.on_hold is not None:
+                self.on_hold(parent, text)
+
+    def _fitted(self, child: ChildOrder, fits: int) -> int | None:
+        """The smaller quantity a holding limit lets the child rest (an amended child never less
+        than it rests now), or None."""
+        if type(child) is not ChildOrder:
+            own = self._orders.children[child.child_id]
+            fits = max(fits, max(own.qty, own.target_qty) - own.cum_qty)
+        return fits if 0 < fits < child.qty else None
+
+    def _adds_size(self, child: ChildOrder) -> bool:
+        """A new child, or an amendment (the Amended view) that rests more than the child did."""
+        if type(child) is ChildOrder:
+            return True
+        own = self._orders.children[child.child_id]
+        return child.qty > own.target_qty - own.cum_qty
+
+    def _resume_holds(self, child: ChildOrder) -> None:
+        """A fill or a finished child may free room under a holding limit: the account's held
+        parents plan again, as after a venue's back-off."""
+        parents = self._orders.parents
+        for parent_id, role, symbol in self.holds.waiting(parents[child.parent_id].account, self._clock.now_ns()):
+            parent = parents.get(parent_id)
+            if parent is None or not parent.is_working:
+                self.holds.forget(parent_id)
+            else:
+                self.listener.retry_due(parent_id, role, symbol)
+
+    def _risk_open_qty(self, parent: ParentOrder, role: ChildRole) -> int:
+        """``_open_qty`` as the risk checks count it: with CanCxlOverlap (5052) Y, WORK children
+        pending cancel do not count."""
+        if role is ChildRole.WORK and parent.algo.can_cxl_overlap:
+            return self.caps.counted_open(parent, self.caps.exposure(parent))
+        return self._open_qty(parent, role)
 
     def _open_qty(self, parent: ParentOrder, role: ChildRole) -> int:
         """What the parent's open children of ``role`` are heading for, less what they filled."""
@@ -158,7 +229,7 @@ class ChildOrderManager:
             "role": child.role.value, "post_only": child.post_only, "mode": mode})
         self._work.command(SubmitChild(child.child_id, child.venue, child.symbol, child.side, child.qty, child.price,
                                        child.time_in_force, child.post_only, child.display_qty, short_sale,
-                                       self._capacity_of(parent.account)), delay_ns)
+                                       self._capacity_of(parent.account), parent.algo.alt_route_code), delay_ns)
         if child.role is ChildRole.HEDGE:
             faults.reached("hedge")
 
@@ -174,10 +245,16 @@ class ChildOrderManager:
         venues = self._routable(parent, role, symbol, venues)
         if venues is None:
             return []            # every venue refused this parent lately: wait
+        if role is ChildRole.WORK:
+            qty, children_left = self.caps.new_child_room(parent, symbol, qty)
+            if qty <= 0:
+                return []        # held by the order's modifiers (child_caps.py)
+            if children_left is not None:
+                max_children = children_left if max_children is None else min(max_children, children_left)
         plan = self._sor.plan_sweep(SweepRequest(side, qty, limit, instrument.multiplier, venues, max_children,
                                                  self._capacity_of(parent.account)), book)
         rule = instrument.tick_rule
-        open_qty = self._open_qty(parent, role)
+        open_qty = self._risk_open_qty(parent, role)
         made: list[ChildOrder] = []
         for allocation in plan.allocations:
             child = self._new_child(parent, allocation.venue, symbol, side, allocation.qty,
@@ -190,12 +267,36 @@ class ChildOrderManager:
             made.append(child)
         return made
 
+    def plan_posts(self, parent: ParentOrder, instrument: Instrument, side: Side, qty: int, price: float,
+                   num_venues: int, max_exposure: int | None, exclude: tuple[str, ...]) -> list[tuple[str, int]]:
+        """(venue, qty) for resting ``qty`` of the parent's own option over up to ``num_venues``
+        venues (``SmartOrderRouter.plan_posts``), among its allowed venues less ``exclude`` and
+        those backing off from it."""
+        symbol = parent.symbol
+        routable = self._routable(parent, ChildRole.WORK, symbol, parent.algo.exchanges)
+        if routable is None:
+            return []
+        allowed = tuple(v for v in (routable or self._sor.candidates(symbol)) if v not in exclude)
+        if not allowed:
+            return []
+        plan = self._sor.plan_posts(side, qty, price, self._books.book(symbol), allowed,
+                                    self._capacity_of(parent.account), num_venues=num_venues,
+                                    max_exposure=max_exposure, multiplier=instrument.multiplier,
+                                    tick=instrument.tick_rule.tick_at(price), now_ns=self._clock.now_ns())
+        return [(a.venue, a.qty) for a in plan]
+
     def post(self, parent: ParentOrder, instrument: Instrument, symbol: str, side: Side, qty: int, price: float,
              venue: str | None, post_only: bool, display_qty: int | None, tif: TimeInForce, role: ChildRole,
              allowed_venues: tuple[str, ...] = (), short_sale: bool = False) -> ChildOrder | None:
         routable = self._routable(parent, role, symbol, (venue,) if venue is not None else allowed_venues)
         if routable is None:
             return None          # every venue refused this parent lately: wait
+        if role is ChildRole.WORK:
+            qty, _ = self.caps.new_child_room(parent, symbol, qty)
+            if qty <= 0:
+                return None      # held by the order's modifiers (child_caps.py)
+            if display_qty is not None:
+                display_qty = min(display_qty, qty)
         if venue is None:
             allowed_venues = routable
             venue = self._sor.plan_post(side, qty, price, self._books.book(symbol), allowed_venues,
@@ -207,7 +308,7 @@ class ChildOrderManager:
                 return None
         child = self._new_child(parent, venue, symbol, side, qty, instrument.tick_rule.round_passive(price, side.is_buy),
                                 tif, role, post_only=post_only, display_qty=display_qty)
-        if self._blocked(parent, child, instrument, self._open_qty(parent, role)):
+        if self._blocked(parent, child, instrument, self._risk_open_qty(parent, role)):
             return None
         self._send_new(parent, child, 0, short_sale, "post")
         return child
@@ -238,9 +339,13 @@ class ChildOrderManager:
         if new_qty <= cum_qty:
             self.cancel(child)
             return
-        others = self._open_qty(parent, child.role) - (target_qty - cum_qty)
-        if self._blocked(parent, _Amended(child, new_qty - cum_qty, new_price), instrument, others):
+        if new_qty > target_qty and child.role is ChildRole.WORK:
+            new_qty = self.caps.amended_qty(parent, child, new_qty)
+        others = self._risk_open_qty(parent, child.role) - (target_qty - cum_qty)
+        amended = _Amended(child, new_qty - cum_qty, new_price)
+        if self._blocked(parent, amended, instrument, others):
             return
+        new_qty = cum_qty + amended.qty                     # a holding limit may have sized it down
         if status in _PENDING:
             child.next_qty, child.next_price = new_qty, new_price
             self._work.touch_child(child)
@@ -308,6 +413,8 @@ class ChildOrderManager:
         self._work.journal_add("child_held_back", None, {"child": child_id})
         self._set_status(child, ChildStatus.CANCELED)
         self.listener.child_done(child)
+        if self.caps.child_done(child):
+            self.listener.retry_due(child.parent_id, child.role, child.symbol)
         return True
 
     def _send_queued(self, child: ChildOrder) -> None:
@@ -388,6 +495,10 @@ class ChildOrderManager:
         elif was_open:
             self._pending.discard(child.child_id)
             listener.child_done(child)
+            if self.caps.child_done(child):          # a child held back for this cancel may go now
+                listener.retry_due(child.parent_id, child.role, child.symbol)
+        if self.holds and (isinstance(report, ChildFilled) or (was_open and not child.is_open)):
+            self._resume_holds(child)
 
     def _fill(self, child: ChildOrder, fill: ChildFilled) -> None:
         if not child.is_open:

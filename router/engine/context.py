@@ -5,15 +5,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from router.clock import Clock
-from router.domain.enums import ChildRole, Side, TimeInForce
+from router.domain.enums import ChildRole, Liquidity, Side, TimeInForce
 from router.domain.instruments import Instrument
 from router.domain.orders import ChildOrder, ParentOrder
 from router.market.books import EMPTY_NBBO, InstrumentBook, MarketBooks, Nbbo
+from router.market.live_surface import LiveSurfaces
 from router.market.model import OptionModel
 from router.market.securities import SecurityMaster
 from router.market.waiters import LiquidityWaiters
+from router.models.live_alpha import LiveAlpha
+from venues.fees import FeeError
 
 if TYPE_CHECKING:
+    from venues.fees import FeeSchedule
+    from venues.sor import SmartOrderRouter
+
     from .children import ChildOrderManager
     from .parents import ParentLifecycle
     from .runtime import AlgoRuntime
@@ -31,6 +37,10 @@ class Services:
     children: "ChildOrderManager" = None
     runtime: "AlgoRuntime" = None
     lifecycle: "ParentLifecycle" = None
+    live_surfaces: LiveSurfaces | None = None
+    live_alpha: LiveAlpha | None = None
+    fees: "FeeSchedule | None" = None         # the venues' fee models, for the net-of-fee alpha probabilities
+    sor: "SmartOrderRouter | None" = None
 
 
 class ParentContext:
@@ -83,6 +93,29 @@ class ParentContext:
     def unsubscribe(self, symbol: str) -> None:
         self._s.runtime.unsubscribe(self._parent.order_id, self._owner, symbol)
 
+    # ---- secondary limits: the live surface and alpha probabilities
+    def surface_prices(self, symbols, vol_shifts):
+        instruments = [self._s.securities.get(symbol) for symbol in symbols]
+        return self._s.live_surfaces.surface_prices(instruments, self.now_ns(), vol_shifts)
+
+    def follow_alpha(self) -> None:
+        nbbo = self.book().nbbo()
+        tick = self._instrument.tick_rule.tick_at(nbbo.bid or nbbo.ask or 0.0)
+        self._s.live_alpha.follow(self._parent.order_id, self._parent.symbol, tick, self.now_ns(), nbbo.bid,
+                                  nbbo.ask, nbbo.bid_qty, nbbo.ask_qty)
+
+    def alpha_state(self, symbols):
+        return self._s.live_alpha.state(symbols, self.now_ns())
+
+    def alpha_model(self, variant: str):
+        return self._s.live_alpha.model(variant)
+
+    def probability_window(self, kind: str):
+        return self._s.live_alpha.window(self._parent.order_id, kind)
+
+    def expected_fee(self, kind: str, price: float) -> float:
+        return expected_fee(self._s, self._parent, self._instrument, kind, price)
+
     # ---- orders
     def _default_role(self) -> ChildRole:
         return ChildRole.HEDGE if self._owner == HEDGE else ChildRole.WORK
@@ -94,6 +127,11 @@ class ParentContext:
         instrument = self._s.securities.get(symbol)
         return self._s.children.take(self._parent, instrument, symbol, side or self._parent.side, qty, limit,
                                      venues, max_children, role or self._default_role(), short_sale)
+
+    def plan_posts(self, qty: int, price: float, *, num_venues: int = 1, max_exposure: int | None = None,
+                   exclude: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+        return self._s.children.plan_posts(self._parent, self._instrument, self._parent.side, qty, price,
+                                           num_venues, max_exposure, exclude)
 
     def post(self, symbol: str | None, side: Side | None, qty: int, price: float, *, venue: str | None = None,
              post_only: bool = True, display_qty: int | None = None, tif: TimeInForce = TimeInForce.DAY,
@@ -132,3 +170,21 @@ class ParentContext:
 
     def hold(self, text: str) -> None:
         self._s.lifecycle.hold(self._parent, text)
+
+
+def expected_fee(services: Services, parent: ParentOrder, instrument: Instrument, kind: str, price: float) -> float:
+    """Per share, in premium units: the cheapest taker (take) or maker (make) fee per contract
+    among the parent's venues, over the multiplier. A coin-quoted option's fee comes in the coin
+    (underlier price 1: the premium is in it too); 0 when no venue's fee can be known."""
+    if services.fees is None or services.sor is None or instrument is None:
+        return 0.0
+    liquidity = Liquidity.REMOVED if kind == "take" else Liquidity.ADDED
+    underlier = 1.0 if instrument.coin_quoted else services.model.underlier_mid(instrument)
+    per_contract = []
+    for venue in services.sor.candidates(parent.symbol, parent.algo.exchanges):
+        try:
+            per_contract.append(services.fees.net_fee(venue, liquidity, symbol=parent.symbol, price=price,
+                                                      underlier_price=underlier))
+        except FeeError:
+            continue
+    return min(per_contract) / instrument.multiplier if per_contract else 0.0

@@ -22,17 +22,20 @@ from algos.registry import create_algo
 from router.clock import NANOS_PER_SECOND, Clock
 from router.config import Accounts, AlgoSettings, EngineConfig
 from router.domain.commands import ClientRequest
-from router.domain.enums import ChildRole, HedgeMode
+from router.domain.enums import ChildRole, ExecType, HedgeMode
 from router.domain.events import (VENUE_REPORT_TYPES, BookUpdate, CancelChild, ChildFilled, ClientReport,
                                   MarkPrice, ReplaceChild, SubmitChild, TradePrint, VenueCommand,
                                   VenueConnectivity)
 from router.domain.orders import ChildOrder, ChildStatus
 from router.hedge import AutoHedger
 from router.market.books import MarketBooks
+from router.market.live_surface import LiveSurfaces
 from router.market.model import OptionModel
 from router.market.securities import SecurityMaster
 from router.market.waiters import LiquidityWaiters
+from router.models.live_alpha import LiveAlpha
 from router.positions import PositionLedger, SymbolRisk
+from router.risk.greek_limits import DayGreekLimits
 from venues.sor import SmartOrderRouter
 
 from . import tif
@@ -71,7 +74,11 @@ class Engine:
         self.positions = PositionLedger(self._symbol_risk)
         self.reports = Reports(clock, self.work, self.orders)
         self.reports.hedge_target = self._hedge_target
-        services = Services(clock, books, securities, self.model, self.waiters)
+        # the Surface and Probability limit classes' live inputs (algos/secondary_limits.py)
+        self.live_surfaces = LiveSurfaces(books, securities, rate, self.algo_settings.surface_refit_interval_ms)
+        self.live_alpha = LiveAlpha(alive=lambda order_id: order_id in self.runtime.algos)
+        services = Services(clock, books, securities, self.model, self.waiters, live_surfaces=self.live_surfaces,
+                            live_alpha=self.live_alpha, fees=sor.fees, sor=sor)
         self.children = ChildOrderManager(clock, self.timers, self.work, self.orders, books, securities, sor, venues,
                                           int(self.algo_settings.pending_timeout_ms * 1_000_000),
                                           accounts.capacity_for)
@@ -81,7 +88,12 @@ class Engine:
                                    lambda parent, owner: ParentContext(services, parent, owner),
                                    self._make_algo, self._make_hedger)
         self.calendar = tif.SessionCalendar.from_config(config)
+        # the day $delta and vega limits (5251-5260) hold a parent, and say why once per hold
+        self.children.add_checks(DayGreekLimits(self.orders, securities, books, self.model, clock.now_ns,
+                                                self.calendar.previous_close_ns))
+        self.children.on_hold = lambda parent, text: self.reports.send(parent, ExecType.ORDER_STATUS, text=text)
         validator = Validator(self.orders, securities, books, accounts, config, frozenset(venues), self.calendar)
+        validator.surfaces = self.live_surfaces
         self.lifecycle = ParentLifecycle(clock, self.timers, self.work, self.orders, self.reports, self.children,
                                          self.runtime, validator, securities, books, self.waiters, accounts, config,
                                          self.calendar)
@@ -220,7 +232,7 @@ class Engine:
         elif isinstance(event, BookUpdate):
             self._on_book(event)
         elif isinstance(event, TradePrint):
-            self.books.record_trade(event, self.clock.now_ns())
+            self._on_trade(event)
         elif isinstance(event, MarkPrice):
             self.books.apply_mark(event)
         elif isinstance(event, VenueConnectivity):
@@ -244,11 +256,21 @@ class Engine:
 
     # ------------------------------------------------------------------ market data
 
+    def _on_trade(self, trade: TradePrint) -> None:
+        now = self.clock.now_ns()
+        self.books.record_trade(trade, now)
+        if self.live_alpha.follows(trade.symbol):
+            signed = trade.qty if trade.aggressor.is_buy else -trade.qty
+            self.live_alpha.on_trade(trade.symbol, now, trade.price, signed)
+
     def _on_book(self, update: BookUpdate) -> None:
         """A symbol no position, subscription or waiting order needs costs its book update and
         three lookups; its NBBO is not even computed."""
         symbol = update.symbol
         book = self.books.apply(update)
+        if self.live_alpha.follows(symbol):
+            nbbo = book.nbbo()
+            self.live_alpha.on_book(symbol, self.clock.now_ns(), nbbo.bid, nbbo.ask, nbbo.bid_qty, nbbo.ask_qty)
         if self.positions.holds(symbol) and (mid := book.nbbo().mid) is not None:
             self.positions.mark(symbol, mid)
         self.runtime.market_changed(symbol)

@@ -7,6 +7,8 @@ above the new leaves, the newest are reduced, which keeps their queue place), th
 completes once those amendments are answered, and the algo then decides the rest. The new
 quantity is checked against CumQty when the replace arrives and again when it completes.
 Filled is terminal: a pending cancel or replace that a fill overtakes is rejected, too late.
+StartType (5090) decides when a parent's algo starts (start_type.py); TwapSliceCount (5056)
+needs a duration, checked at entry (twap.py).
 """
 from __future__ import annotations
 
@@ -17,16 +19,16 @@ from router.clock import Clock
 from router.config import Accounts, EngineConfig
 from router.domain.commands import CancelOrder, ClientRequest, MassCancel, NewOrder, OrderStatusQuery, ReplaceOrder
 from router.domain.enums import (ChildRole, CxlRejReason, CxlRejResponseTo, ExecType, MassCancelType, OrdRejReason,
-                                 OrdStatus, PendingKind, SRRejectCode)
+                                 OrdStatus, PendingKind, SRRejectCode, StartType)
 from router.domain.events import ExecReport, MassCancelReportOut
-from router.domain.orders import ParentOrder, PendingChange
+from router.domain.orders import ParentOrder, PendingChange, immediate_or_cancel
 from router.market.books import MarketBooks
 from router.market.securities import SecurityMaster
 from router.market.waiters import LiquidityWaiters
 
 from algos.base import ParentChange
 
-from . import tif
+from . import start_type, tif, twap
 from .batch import UnitOfWork
 from .children import ChildOrderManager
 from .replace_rules import enforce_new_terms, replace_problem, replace_ready
@@ -52,6 +54,12 @@ class ParentLifecycle:
         self._work_over: set[str] = set()         # parents whose own work ended (hedges may go on)
         self.mass_cancel_ids: set[tuple[str, str]] = set()
         self.connectivity = None      # the engine's Connectivity: reports say when no venue is reachable
+        self._start_changes: dict[str, StartType] = {}   # a held parent's new StartType, until its replace applies
+        runtime.on_trigger = self._triggered
+        caps = children.caps
+        caps.finish = self.finish
+        caps.wake = self._wake
+        caps.start_of = lambda parent: runtime.started_ns.get(parent.order_id, parent.created_ns)
 
     # ------------------------------------------------------------------ new orders
 
@@ -66,6 +74,10 @@ class ParentLifecycle:
         reject = self._validator.run(draft)
         if reject is not None:
             return self.reject_new(request.session, account, draft.fields, reject.text, reject.reason, reject.sr_code)
+        if (text := twap.slice_problem(cmd.algo, immediate_or_cancel(cmd.time_in_force, cmd.algo), now,
+                                       draft.expire_ns)):
+            return self.reject_new(request.session, account, draft.fields, text, OrdRejReason.OTHER,
+                                   SRRejectCode.BAD_ORD_TYPE)
         instrument = draft.instrument
         order_id = f"P{self._orders.next_order_number}"
         self._orders.next_order_number += 1
@@ -85,12 +97,14 @@ class ParentLifecycle:
         if self._config.report_pending_new:
             self._reports.send(parent, ExecType.PENDING_NEW, status=OrdStatus.PENDING_NEW)
         parent.status = OrdStatus.NEW
-        self._reports.send(parent, ExecType.NEW, text=self._annotate(parent, None))
+        hold = start_type.hold_for(parent, parent.algo.start_type, nbbo)
+        self._reports.send(parent, ExecType.NEW,
+                           text=self._annotate(parent, start_type.hold_text(hold) if hold is not None else None))
         self.arm_expiry(parent)
-        algo = self._runtime.attach(parent)
+        self._runtime.attach(parent)
         if parent.order_id in self._runtime.hedgers:
             self._reports.hedging.add(parent.order_id)
-        algo.start()
+        self._hold_or_start(parent, hold)
         self.settle(parent)
 
     def reject_new(self, session: str, account: str, fields: dict, text: str, reason, sr_code) -> None:
@@ -100,6 +114,46 @@ class ParentLifecycle:
             symbol=fields.get("symbol") or "[N/A]", side=fields.get("side"), order_qty=int(fields.get("qty") or 0),
             cum_qty=0, leaves_qty=0, avg_px=0.0, transact_ns=self._clock.now_ns(), account=account,
             price=fields.get("price"), text=text, ord_rej_reason=int(reason), sr_reject_code=int(sr_code)))
+
+    # ------------------------------------------------------------------ StartType (5090)
+
+    def _hold_or_start(self, parent: ParentOrder, hold: StartType | None) -> None:
+        if hold is None:
+            self._waiters.forget(parent.order_id)
+            self._runtime.start_algo(parent, self._clock.now_ns())
+            return
+        self._runtime.hold_back(parent.order_id, hold)
+        if hold is StartType.WAIT_TRIGGER:
+            self._waiters.wait(parent.symbol, parent.order_id, parent.side.is_buy, parent.static_limit)
+        else:
+            self._waiters.forget(parent.order_id)
+
+    def _triggered(self, order_id: str) -> None:
+        parent = self._orders.parents.get(order_id)
+        if parent is None or not parent.is_working or parent.pending is not None:
+            return
+        self._work.journal_add("start_trigger", parent.session, {"parent": order_id})
+        self._runtime.start_algo(parent, self._clock.now_ns())
+        self.settle(parent)
+
+    def _wake(self, order_id: str, role: ChildRole, symbol: str) -> None:
+        """A TWAP slice was released, or a cancel a child was held back for is confirmed."""
+        parent = self._orders.parents.get(order_id)
+        if parent is None:
+            return
+        self._runtime.retry_due(order_id, role, symbol)
+        self.settle(parent)
+
+    def hold_restored(self, parent: ParentOrder) -> bool:
+        """After a restart: keep a parent that had not started held (True), or let it resume. A
+        WaitTrigger order waits for the next book update (the books start empty after a restart)."""
+        hold = start_type.restored_hold(parent)
+        if hold is None:
+            return False
+        self._runtime.hold_back(parent.order_id, hold)
+        if hold is StartType.WAIT_TRIGGER:
+            self._waiters.wait(parent.symbol, parent.order_id, parent.side.is_buy, parent.static_limit)
+        return True
 
     # ------------------------------------------------------------------ expiry
 
@@ -184,11 +238,17 @@ class ParentLifecycle:
         if parent is None:
             return
         text, sr = replace_problem(parent, cmd, self._securities, self._books, self._accounts.limits_for(parent.account))
+        new_start = getattr(cmd, "start_type", None)      # SRStartType (5090) on the replace
+        held = parent.order_id in self._runtime.held_back
+        if text is None and (text := start_type.replace_problem(held, new_start)):
+            sr = SRRejectCode.INVLD_CXL_REPL
         if text is not None:
             self._reports.cancel_reject(request.session, parent, cmd.cl_ord_id, cmd.orig_cl_ord_id, CxlRejReason.OTHER,
                                         text, CxlRejResponseTo.REPLACE, int(sr) if sr is not None else None)
             return
         self._chain(parent, request.session, cmd.cl_ord_id)
+        if held and new_start is not None:
+            self._start_changes[parent.order_id] = new_start
         new_tif = cmd.time_in_force
         expire = None
         if new_tif is not None or cmd.expire_time is not None or cmd.expire_date is not None:
@@ -238,6 +298,16 @@ class ParentLifecycle:
             self.settle(parent)          # replaced down to CumQty: filled, so its work ends here
 
     def _resume(self, parent: ParentOrder, change: ParentChange) -> None:
+        new_start = self._start_changes.pop(parent.order_id, None)
+        hold = self._runtime.held_back.get(parent.order_id)
+        if hold is not None:                 # not started: the replace changed its terms, perhaps its StartType
+            if parent.is_working and parent.pending is None:
+                if new_start is not None:
+                    parent.algo = parent.algo.model_copy(update={"start_type": new_start})
+                    self._work.touch(parent)
+                    hold = new_start
+                self._hold_or_start(parent, start_type.hold_for(parent, hold, self._books.nbbo(parent.symbol)))
+            return
         algo = self._runtime.algos.get(parent.order_id)
         if algo is not None and parent.is_working and parent.pending is None:
             self._work.touch(parent)

@@ -17,6 +17,13 @@ from router.domain.orders import ChildOrder, ParentOrder
 from .batch import UnitOfWork
 from .state import Orders
 
+REF_METRIC_TAGS = (5192, 5194, 5196, 5198)      # SROrderRefRMetric1-4: kept verbatim, echoed on every report
+
+
+def ref_metrics(parent: ParentOrder) -> tuple[tuple[int, str], ...]:
+    extra = parent.algo.extra
+    return tuple((tag, extra[tag]) for tag in REF_METRIC_TAGS if tag in extra) if extra else ()
+
 
 def reported_status(parent: ParentOrder, hedging: bool = False) -> OrdStatus:
     status = parent.status
@@ -51,7 +58,8 @@ class Reports:
             symbol=parent.symbol, side=parent.side, order_qty=parent.qty, cum_qty=parent.cum_qty,
             leaves_qty=leaves, avg_px=round(parent.avg_px, 8), transact_ns=self._clock.now_ns(),
             account=parent.account, price=parent.price, orig_cl_ord_id=orig, last_qty=last_qty, last_px=last_px,
-            last_mkt=last_mkt, text=text, liquidity=liquidity, fee=fee)
+            last_mkt=last_mkt, text=text, liquidity=liquidity, fee=fee, strategy=parent.algo.strategy,
+            ref_metrics=ref_metrics(parent))
 
     def send(self, parent: ParentOrder, exec_type: ExecType, **kwargs) -> None:
         self._work.touch(parent)

@@ -60,7 +60,8 @@ def restore(engine: "Engine", state: RestoredState) -> None:
         if hedger is not None:
             hedger.resume()
         algo = runtime.algos.get(parent.order_id)
-        if algo is not None and parent.is_working and parent.pending is None:
+        held = parent.is_working and lifecycle.hold_restored(parent)   # staged or waiting for its trigger (5090)
+        if algo is not None and parent.is_working and parent.pending is None and not held:
             algo.resume()
         lifecycle.settle(parent)
     work.flush()

@@ -6,6 +6,8 @@ replace, or done; the hedger keeps hearing about its own children until its work
 Market data is conflated: symbols whose book changed are collected during a batch and each
 subscriber hears ``on_market`` once, just before the batch is stored. Algo classes tied to the
 underlier get one ``on_underlier_batch`` call with all their parents on that underlier.
+A parent held back by its StartType (5090; start_type.py) has its algo attached but not started:
+nothing reaches that algo until ``start_algo``.
 """
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ from collections import defaultdict
 from typing import Callable
 
 from algos.base import Algo
-from router.domain.enums import ChildRole, OrdStatus
+from router.domain.enums import ChildRole, OrdStatus, StartType
 from router.domain.orders import ChildOrder, Fill, ParentOrder
 from router.market.securities import SecurityMaster
 
 from .batch import UnitOfWork
 from .context import ALGO, HEDGE, ParentContext
+from .start_type import STARTED_KEY
 from .state import Orders
 from .timers import Timers
 
@@ -50,6 +53,9 @@ class AlgoRuntime:
         self._joined: dict[str, set[tuple[str, str]]] = {}
         self._left: dict[str, set[tuple[str, str]]] = {}
         self._dirty_symbols: set[str] = set()
+        self.held_back: dict[str, StartType] = {}     # parents whose algo has not started (Staged, WaitTrigger)
+        self.started_ns: dict[str, int] = {}          # when a held parent's algo started (TWAP slices count from it)
+        self.on_trigger: Callable[[str], None] = lambda order_id: None   # a WaitTrigger parent's limit is reachable
         work.before_commit.append(self._deliver_market)
         work.before_commit.append(self._save_states)
 
@@ -62,18 +68,32 @@ class AlgoRuntime:
         if hedger is not None:
             self.hedgers[parent.order_id] = hedger
         if parent.algo_state:
+            if STARTED_KEY in parent.algo_state:
+                self.started_ns[parent.order_id] = int(parent.algo_state[STARTED_KEY])
             algo.load_state(parent.algo_state.get("algo", {}))
             if hedger is not None:
                 hedger.load_state(parent.algo_state.get("hedge", {}))
         return algo
 
+    def hold_back(self, order_id: str, hold: StartType) -> None:
+        self.held_back[order_id] = hold
+
+    def start_algo(self, parent: ParentOrder, now_ns: int) -> None:
+        """Start a parent's algo: at once for an Immediate order, on release or trigger for a held one."""
+        if self.held_back.pop(parent.order_id, None) is not None or parent.algo.start_type is not None:
+            self.started_ns[parent.order_id] = now_ns
+        self._work.touch(parent)
+        self.algos[parent.order_id].start()
+
     def detach_algo(self, order_id: str) -> None:
         """The parent's own work is over; its hedger (if any) may go on."""
+        self.held_back.pop(order_id, None)
         if self.algos.pop(order_id, None) is not None:
             self._drop_owner(order_id, ALGO)
 
     def detach(self, order_id: str) -> None:
         self.detach_algo(order_id)
+        self.started_ns.pop(order_id, None)
         if self.hedgers.pop(order_id, None) is not None:
             self._drop_owner(order_id, HEDGE)
 
@@ -85,7 +105,7 @@ class AlgoRuntime:
 
     def _live_algo(self, order_id: str) -> Algo | None:
         parent = self._orders.parents.get(order_id)
-        if parent is None or parent.pending is not None or parent.status in _PARENT_DONE:
+        if parent is None or parent.pending is not None or parent.status in _PARENT_DONE or order_id in self.held_back:
             return None
         self._work.touch(parent)
         return self.algos.get(order_id)
@@ -215,6 +235,8 @@ class AlgoRuntime:
                 state["algo"] = saved
             if hedger is not None and (saved := hedger.save_state()):
                 state["hedge"] = saved
+            if order_id in self.started_ns:
+                state[STARTED_KEY] = self.started_ns[order_id]
             if state or parent.algo_state:
                 parent.algo_state = state
 
@@ -250,6 +272,9 @@ class AlgoRuntime:
                                    {"fill": fill.exec_id, "reason": "no underlier price for the model delta"})
 
     def book_reached(self, order_id: str) -> None:
+        if order_id in self.held_back:
+            self.on_trigger(order_id)
+            return
         if (algo := self._live_algo(order_id)) is not None:
             algo.on_book()
 

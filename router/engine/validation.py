@@ -9,15 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from algos.registry import choose_algo, is_available, unread_tags
+from algos.registry import choose_algo, is_available, order_problem, unread_tags
 from router.clock import NANOS_PER_SECOND, datetime_to_ns
 from router.config import Accounts, EngineConfig
 from router.domain.commands import AlgoParams, ClientRequest, NewOrder
-from router.domain.enums import HedgeMode, OrdRejReason, Side, SRRejectCode
+from router.domain.enums import HedgeMode, LimitClass, OrdRejReason, Side, SRRejectCode
 from router.domain.instruments import Instrument
 from router.domain.orders import static_limit
 from router.hedge import UNSUPPORTED_MODES
 from router.market.books import MarketBooks
+from router.market.live_surface import LiveSurfaces
 from router.market.securities import SecurityMaster
 from router.risk import ParentTerms, default_parent_checks, first_failure
 
@@ -53,13 +54,15 @@ class Validator:
     config: EngineConfig
     venue_names: frozenset[str]
     calendar: tif.SessionCalendar
+    surfaces: LiveSurfaces | None = None      # the live surface, for the Surface limit class
 
     def __post_init__(self) -> None:
         self._parent_checks = default_parent_checks()
         self._algo_choices = AlgoChoices()
         self.checks: tuple[Callable[[Draft], Reject | None], ...] = (
             self.account_permitted, self.cl_ord_id_unused, self.fresh, self.known_instrument, self.algo_exists,
-            self.tags_read_by_algo, self.hedge_supported, self.known_exchanges, self.price_on_tick,
+            self.tags_read_by_algo, self.terms_fit_algo, self.surface_fits, self.hedge_supported,
+            self.known_exchanges, self.price_on_tick,
             self.time_in_force_supported, self.not_already_expired, self.within_account_limits)
 
     def run(self, draft: Draft) -> Reject | None:
@@ -111,6 +114,23 @@ class Validator:
             names = ", ".join(f"{tag} ({why})" for tag, why in unread)
             return Reject(f"The {d.algo_name} algo does not support {names}; the order is rejected rather than "
                           f"worked without it", OrdRejReason.OTHER, SRRejectCode.BAD_LMT_TYPE)
+        return None
+
+    def terms_fit_algo(self, d: Draft) -> Reject | None:
+        problem = order_problem(d.algo_name, d.cmd.algo, d.instrument)
+        return None if problem is None else Reject(problem, OrdRejReason.OTHER, SRRejectCode.BAD_LMT_TYPE)
+
+    def surface_fits(self, d: Draft) -> Reject | None:
+        """A Surface or SurfProb class (5100 / 5102) needs a live-surface price for the option."""
+        params = d.cmd.algo
+        for tag, name, limit_class in ((5100, "SRTakeLimitClass", params.take_limit_class),
+                                       (5102, "SRMakeLimitClass", params.make_limit_class)):
+            if limit_class not in (LimitClass.SURFACE, LimitClass.SURF_PROB) or self.surfaces is None:
+                continue
+            why = self.surfaces.why_none(d.instrument, d.now_ns)
+            if why:
+                return Reject(f"{name} ({tag}) {limit_class.name.title().replace('_', '')}: the surface has no fit "
+                              f"for {d.instrument.symbol}: {why}", OrdRejReason.OTHER, SRRejectCode.BAD_LIMIT)
         return None
 
     def hedge_supported(self, d: Draft) -> Reject | None:

@@ -85,6 +85,10 @@ class InstrumentBook:
     def levels(self, venue: str, side: Side) -> tuple[BookLevel, ...]:
         return (self._bids if side.is_buy else self._asks).get(venue, ())
 
+    def venues(self, side: Side) -> tuple[str, ...]:
+        """The venues that have published this side of the book."""
+        return tuple(self._bids if side.is_buy else self._asks)
+
     def nbbo(self) -> Nbbo:
         if self._nbbo is None:
             bid, bid_qty = _best(self._bids, better=lambda a, b: a > b)

@@ -79,10 +79,11 @@ class SecurityMaster:
         for und in underliers:
             kind = InstrumentKind(und.kind)
             underlier_tick = TickRule(und.underlier_tick, und.underlier_tick, 0.0)
-            instruments.append(Instrument(und.symbol, kind, und.symbol, expiry=und.future_expiry, multiplier=1,
+            lot = und.lot_size if und.lot_size != 1 else 1      # a stock's multiplier stays the int 1
+            instruments.append(Instrument(und.symbol, kind, und.symbol, expiry=und.future_expiry, multiplier=lot,
                                           tick_rule=underlier_tick,
                                           settlement=Settlement(und.settlement) if kind is InstrumentKind.FUTURE else None,
-                                          market=und.market))
+                                          market=und.market, lot_size=und.lot_size))
             expiries = _expiries(und, today or date.today())
             strikes = sorted(set(und.strikes) | set(chain_strikes(und.spot, und.strike_step, und.strikes_each_side)
                                                     if und.strike_step else set()))

@@ -24,6 +24,8 @@ class RiskReject:
     text: str
     ord_rej_reason: int = 3          # FIX 103=3 order exceeds limit
     sr_reject_code: int = 130        # SRRejectCode UserRisk
+    holds: bool = False              # the parent is held (and told why) until the limit frees up
+    fits_qty: int = 0                # a smaller new child that would pass (0: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +117,9 @@ def default_parent_checks() -> tuple[ParentRisk, ...]:
     return (max_order_qty, max_order_notional, max_open_orders)
 
 
-def default_child_checks() -> tuple[ChildRisk, ...]:
-    return (child_matches_parent, child_within_parent, child_price_within_limit)
+def default_child_checks(*extra: ChildRisk) -> tuple[ChildRisk, ...]:
+    """``extra``: checks that need the engine's state (the day greek limits, greek_limits.py), last."""
+    return (child_matches_parent, child_within_parent, child_price_within_limit, *extra)
 
 
 def first_failure(checks, *args) -> RiskReject | None:

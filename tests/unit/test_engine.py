@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from router.domain.enums import ExecType, LimitClass, LimitType, OrdStatus, Side, SRTimeInForce, TimeInForce
+from router.domain.enums import ExecType, LimitClass, LimitType, OrderHandling, OrdStatus, Side, SRTimeInForce, TimeInForce
 from router.domain.events import CancelRejectReport, ChildFilled, MassCancelReportOut
 from router.domain.commands import MassCancel, OrderStatusQuery
 from router.domain.enums import MassCancelType
@@ -266,8 +266,8 @@ def test_account_limits_are_enforced(h):
 
 
 def test_unavailable_algo_is_rejected_by_name(h):
-    h.new("V1", Side.BUY, 10, 4.00, take_limit_class=LimitClass.SURFACE)
-    assert "alpha_taking" in h.reports("V1")[-1].text
+    h.new("V1", Side.BUY, 10, 4.00, order_handling=OrderHandling.FACILITATE)
+    assert "facilitation algo selected by the order's tags is not available yet" in h.reports("V1")[-1].text
 
 
 def test_status_and_mass_cancel(h):

@@ -193,7 +193,7 @@ def test_a_market_arrival_order_with_no_far_side_at_arrival_takes_the_first_it_s
 
 
 @pytest.mark.parametrize("tags,tag", [
-    (dict(start_type=2), "5090"), (dict(slice_count=5), "5056"), (dict(take_reach=1), "5104"),
+    (dict(take_reach=1), "5104"),      # (5090 and 5056 are common modifiers now: test_order_modifiers.py)
     (dict(min_ubid=190.0), "5074"), (dict(take_surface_prc_offset=0.05), "5140"),
     (dict(num_make_exchanges=2), "5048"), (dict(max_exposure_size=10), "5046"),
 ])
@@ -257,6 +257,6 @@ def test_a_mass_canceled_order_keeps_its_own_cl_ord_id_and_a_late_cancel_is_too_
 def test_sizes_the_volatility_algo_does_not_apply_are_rejected_by_name():
     h = Harness()
     h.new("V1", Side.BUY, 10, 4.00, limit_type=LimitType.PRC_DE, balance_handling=BalanceHandling.POST_LIMIT,
-          active_size=5)
+          max_exposure_size=5)          # (ActiveOrderSize 5044 bounds every algo now: test_order_modifiers.py)
     report = h.reports("V1")[-1]
-    assert report.ord_status is OrdStatus.REJECTED and "5044" in report.text and "volatility" in report.text
+    assert report.ord_status is OrdStatus.REJECTED and "5046" in report.text and "volatility" in report.text

@@ -42,6 +42,7 @@ class CounterChild:
     side: Side
     capacity: str = "customer"
     post_only: bool = False
+    route_code: str | None = None      # the child's AltRouteCode (5028), kept as sent
     filled: int = 0
     fills: list[ChildFilled] = field(default_factory=list)
     resting: bool = True

@@ -111,7 +111,12 @@ class MarkSurface:
 
 class CryptoFlow:
     def __init__(self, clock: Clock, venues: list[SimVenue], securities: SecurityMaster, market: MarketConfig,
-                 venue_configs: list[VenueConfig], mark_sink: Callable[[MarkPrice], None] | None = None) -> None:
+                 venue_configs: list[VenueConfig], mark_sink: Callable[[MarkPrice], None] | None = None,
+                 spot_sources: dict[str, Callable[[], float | None]] | None = None) -> None:
+        """``spot_sources``: an underlier whose price is not simulated but read (the replayed
+        perpetual's mid, venues/sim/replay_perpetual.py); its marks follow that price, and the
+        simulated perpetual maker and takers stay off venues that are not SimVenues."""
+        self._spot_sources = dict(spot_sources or {})
         self._clock = clock
         self._market = market
         self._rng = np.random.default_rng(market.seed + PATH_SEED_OFFSET)
@@ -125,7 +130,9 @@ class CryptoFlow:
         self.options = [o for o in securities.options() if o.market == CRYPTO]
         smiles = {u.symbol: Smile(u.vol, u.smile_skew, u.smile_curvature) for u in und}
         self._tick_ticks = {u.symbol: to_ticks(u.underlier_tick, PRICE_TICK) for u in und}
-        self.perp_venues = [v for v in venues if v.name in configs and configs[v.name].kind == "equity"]
+        self._lots_per_btc = {u.symbol: max(1, round(1 / u.lot_size)) for u in und}     # a lot-sized perp's qty counts lots
+        self.perp_venues = [v for v in venues if v.name in configs and configs[v.name].kind == "equity"
+                            and isinstance(v, SimVenue)]
         option_venues = [v for v in venues if v.name in configs and configs[v.name].kind == "option"]
         self.surfaces = {v.name: MarkSurface(self.options, smiles, configs[v.name].mark_vol_offset)
                          for v in option_venues}
@@ -145,7 +152,12 @@ class CryptoFlow:
 
     @property
     def spot(self) -> dict[str, float]:
-        return {s: float(x) for s, x in zip(self._paths.symbols, self._paths.spots)}
+        spots = {s: float(x) for s, x in zip(self._paths.symbols, self._paths.spots)}
+        for symbol, source in self._spot_sources.items():
+            price = source()
+            if price is not None:
+                spots[symbol] = price
+        return spots
 
     def start(self) -> None:
         self._running = True
@@ -182,7 +194,7 @@ class CryptoFlow:
             return
         venue, symbol, (low, high) = self.taker_books[int(self._rng.integers(len(self.taker_books)))]
         side = Side.BUY if self._rng.random() < 0.5 else Side.SELL
-        qty = int(self._rng.integers(low, high + 1))
+        qty = int(self._rng.integers(low, high + 1)) * self._lots_per_btc.get(symbol, 1)
         book = venue.book(symbol)
         far = book.best_ask() if side.is_buy else book.best_bid()
         if far is not None:
@@ -224,7 +236,8 @@ class CryptoFlow:
                     for price_ticks, qty in zip(prices, side_sizes):
                         self._seq += 1
                         order_id = f"pmm{self._seq}"
-                        if venue.place("pmm", order_id, symbol, side, int(qty), from_ticks(price_ticks, PRICE_TICK),
+                        lots = int(qty) * self._lots_per_btc[symbol]
+                        if venue.place("pmm", order_id, symbol, side, lots, from_ticks(price_ticks, PRICE_TICK),
                                        capacity="market_maker").rested_qty:
                             placed.append(order_id)
                 self._perp_quoted[(venue.name, symbol)] = placed
@@ -232,8 +245,9 @@ class CryptoFlow:
 
 def build_crypto_flow(clock: Clock, venues: dict[str, SimVenue], securities: SecurityMaster, market: MarketConfig,
                       venue_configs: list[VenueConfig],
-                      mark_sink: Callable[[MarkPrice], None] | None = None) -> CryptoFlow | None:
+                      mark_sink: Callable[[MarkPrice], None] | None = None,
+                      spot_sources: dict[str, Callable[[], float | None]] | None = None) -> CryptoFlow | None:
     """The crypto market's flow, not yet started; None when the config has no crypto underlier."""
     if not any(u.market == CRYPTO for u in market.underliers):
         return None
-    return CryptoFlow(clock, list(venues.values()), securities, market, venue_configs, mark_sink)
+    return CryptoFlow(clock, list(venues.values()), securities, market, venue_configs, mark_sink, spot_sources)

@@ -187,7 +187,7 @@ class FixGateway(fix.Application):
             display = need_int(found, 111) if 111 in found else None
             order = SubmitChild(need(found, 11), venue, need(found, 55), side, need_int(found, 38),
                                 need_float(found, 44), tif_of(found.get(59, "0")), found.get(18) == POST_ONLY,
-                                display, short, capacity)
+                                display, short, capacity, found.get(5028))
             return ("D", need(found, 54), order)
         if msg_type == "G":
             cl_ord_id = need(found, 11)

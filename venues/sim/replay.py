@@ -105,6 +105,13 @@ class ReplayVenue(VenueCounter):
     def queue_ahead(self, child_id: str) -> float | None:
         return self.book.queue_ahead(child_id)
 
+    def mid(self) -> float | None:
+        """The recorded book's mid now (what the crypto option marks are priced off), None while one side is empty."""
+        bid, ask = self.book.best(True), self.book.best(False)
+        if bid is None or ask is None:
+            return None
+        return round((bid[0] + ask[0]) / 2 * self._tick, self._decimals + 1)
+
     # ---- the recording, on the clock
 
     def _schedule_step(self) -> None:

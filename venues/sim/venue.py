@@ -110,7 +110,8 @@ class SimVenue(VenueCounter):
             self._refuse(order, result.refused)
             return
         self._reply(ChildAccepted(order.child_id, self.name))
-        child = self._children[order.child_id] = CounterChild(order.symbol, order.side, order.capacity)
+        child = self._children[order.child_id] = CounterChild(order.symbol, order.side, order.capacity,
+                                                              route_code=order.alt_route_code)
         self._self_match_cancels(result, order.child_id)
         self._report_trades(result, order.symbol, order.side)
         if not result.rested_qty:
