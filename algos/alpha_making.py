@@ -44,7 +44,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from router.domain.enums import ChildRole, LimitClass, OrdStatus, PublicSize
+from router.domain.enums import ChildRole, LimitClass, PublicSize
 from router.domain.orders import ChildOrder, ChildStatus
 from router.models.fill_probability import TRADE_WINDOW_S, FillProbability
 
@@ -59,7 +59,6 @@ _MS = 1_000_000
 _EPS = 1e-9
 _WINDOW_NS = int(TRADE_WINDOW_S * 1e9)
 _WORK = ChildRole.WORK
-_DONE = tuple(s for s in OrdStatus if s.is_done)
 _SIMPLE = (None, LimitClass.SIMPLE)
 _PUBLIC_SIZES = (PublicSize.NONE, PublicSize.RANDOMIZE, PublicSize.MKT_SIZE, PublicSize.FULL_SIZE)
 
@@ -133,22 +132,8 @@ class AlphaMakingAlgo(VolatilityAlgo):
     # ------------------------------------------------------------------ one pass over a batch
 
     @classmethod
-    def _reprice(cls, algos: Sequence["AlphaMakingAlgo"], allow_take: bool, batch_key: object = None) -> None:
-        live = [a for a in algos if (p := a._parent).status not in _DONE and p.pending is None]
-        for algo in live:
-            if algo._reference is None:
-                algo._reference = algo._record_reference()
-        ready = [a for a in live if a._reference is not None]
-        if not ready:
-            return
-        quote = ready[0].ctx.underlier_quote()
-        mid = np.nan if quote.mid is None else quote.mid
-        rows = [a._static_row() for a in ready]
-        for members, columns, rule in cls._groups(ready, rows, batch_key):
-            cls._reprice_makers(members, columns, rule, mid, quote.bid, quote.ask, allow_take)
-
-    @classmethod
-    def _reprice_makers(cls, algos, columns, rule, mid, ubid, uask, allow_take: bool) -> None:
+    def _reprice_group(cls, algos, columns, rule, mid, ubid, uask, allow_take: bool) -> None:
+        """The volatility's batch pass (``VolatilityAlgo._reprice``) calls this per tick-rule group."""
         now = algos[0].ctx.now_ns()
         c = columns.arrays
         is_buy = c["is_buy"]

@@ -20,12 +20,12 @@ from typing import Sequence
 import numpy as np
 
 from router.config import AlphaTakingSettings, SweepSettings
-from router.domain.enums import ChildRole, LimitType, OrdStatus, OrdType, TakeReach
+from router.domain.enums import ChildRole, LimitType, OrdStatus, TakeReach
 from router.domain.orders import ChildOrder
 from router.market.securities import years_between
 
 from .base import Algo, ParentChange
-from .limits import (PRICE_DELTA_TYPES, VOL_LIMIT_TYPES, LimitInputs, effective_limits, is_marketable,
+from .limits import (limit_type_of, PRICE_DELTA_TYPES, VOL_LIMIT_TYPES, LimitInputs, effective_limits, is_marketable,
                      primary_limits, static_price)
 from .secondary_limits import secondary_limits
 from .take_reach import SUPPORTED, FarTouchHistory, reachable_qty
@@ -160,10 +160,7 @@ class AlphaTakingAlgo(Algo):
 
     @property
     def _limit_type(self) -> LimitType:
-        parent = self.ctx.parent
-        if parent.algo.limit_type is not None:
-            return parent.algo.limit_type
-        return LimitType.MARKET if parent.ord_type is OrdType.MARKET else LimitType.PRC
+        return limit_type_of(self.ctx.parent)
 
     @classmethod
     def _inputs(cls, algos: list["AlphaTakingAlgo"], now: int, bid: np.ndarray, ask: np.ndarray) -> LimitInputs:

@@ -31,6 +31,13 @@ def static_price(parent: ParentOrder) -> float | None:
     return domain_static_price(parent.price, parent.ord_type, parent.algo)
 
 
+def limit_type_of(parent: ParentOrder) -> LimitType:
+    """The order's LimitType 5098; absent: Market for a market order, Prc for a limit order."""
+    if parent.algo.limit_type is not None:
+        return parent.algo.limit_type
+    return LimitType.MARKET if parent.ord_type is OrdType.MARKET else LimitType.PRC
+
+
 def _tightest(parent: ParentOrder, a: float | None, b: float | None) -> float | None:
     if a is None:
         return b

@@ -25,12 +25,12 @@ from typing import ClassVar, Sequence
 import numpy as np
 
 from router.config import SweepSettings, VolatilitySettings
-from router.domain.enums import BalanceHandling, ChildRole, LimitType, OrderHandling, OrdStatus, OrdType
+from router.domain.enums import BalanceHandling, ChildRole, LimitType, OrderHandling, OrdStatus
 from router.domain.orders import ChildOrder, ChildStatus
 from router.market.books import InstrumentBook
 
 from .base import Algo, ParentChange
-from .limits import (PRICE_DELTA_TYPES, VOL_LIMIT_TYPES, is_marketable, post_prices, primary_limits,
+from .limits import (limit_type_of, PRICE_DELTA_TYPES, VOL_LIMIT_TYPES, is_marketable, post_prices, primary_limits,
                      static_price, tick_moves)
 from .volatility_inputs import (RULE, Columns, MarketView, Reference, best_of_others, nan_if_none, outside_reason,
                                 record_reference)
@@ -361,10 +361,7 @@ class VolatilityAlgo(Algo):
 
     @property
     def _limit_type(self) -> LimitType:
-        parent = self.ctx.parent
-        if parent.algo.limit_type is not None:
-            return parent.algo.limit_type
-        return LimitType.MARKET if parent.ord_type is OrdType.MARKET else LimitType.PRC
+        return limit_type_of(self.ctx.parent)
 
     @property
     def _post_type(self) -> int:
