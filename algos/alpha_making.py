@@ -20,7 +20,8 @@ what *others* show (``making_book.OthersBook``: our own children taken out of ev
   nobody shows there). FullSize: all. MktSizeA/B/C and FullSizeR are rejected at entry.
 - **Churn.** A child is amended no sooner than ``min_rest_ms`` after its last change and at
   most ``max_replaces_per_s`` times a second (the volatility algo's rule); a move held back
-  re-checks on the ``reprice`` timer.
+  re-checks on the ``reprice`` timer. These, ``flash_ms`` and ``queue_margin`` are
+  ``[algos.alpha_making]`` in config/router.toml (``router.config.AlphaMakingSettings``).
 - **Queue priority, our rule.** A move of exactly one tick is made only when the
   fill-probability model says it pays: per contract, relative to the new price, staying costs
   ``p_stay * (price given up or saved) + (1 - p_stay) * half spread`` and moving costs
@@ -35,6 +36,9 @@ what *others* show (``making_book.OthersBook``: our own children taken out of ev
 dynamic Take class) posts the same way and takes once its take limit (primary tightest with the
 Take class's secondary limit) is marketable: it pulls its resting children first and, once they
 are out, sends the balance as IOC at the take limit, so resting and taking never overfill.
+TakeReach 5104 limits that take as it does alpha taking's (``take_reach``): Delayed, Passive and
+WeakOnly take at the far touch only the size their rule allows, and keep the children resting
+while it allows none; the windows are ``[algos.alpha_taking]``.
 """
 from __future__ import annotations
 
@@ -44,7 +48,8 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from router.domain.enums import ChildRole, LimitClass, PublicSize
+from router.config import AlphaMakingSettings, AlphaTakingSettings
+from router.domain.enums import ChildRole, LimitClass, PublicSize, TakeReach
 from router.domain.orders import ChildOrder, ChildStatus
 from router.models.fill_probability import TRADE_WINDOW_S, FillProbability
 
@@ -52,6 +57,7 @@ from .limits import effective_limits, is_marketable, primary_limits, tick_moves
 from .making_book import OthersBook, displayed
 from .post_types import FLASH_TYPES, UNSUPPORTED, post_targets
 from .secondary_limits import secondary_limits
+from .take_reach import FarTouchHistory, reach_problem, reachable_qty
 from .volatility import VolatilityAlgo
 from .volatility_inputs import nan_if_none, outside_reason
 
@@ -61,14 +67,6 @@ _WINDOW_NS = int(TRADE_WINDOW_S * 1e9)
 _WORK = ChildRole.WORK
 _SIMPLE = (None, LimitClass.SIMPLE)
 _PUBLIC_SIZES = (PublicSize.NONE, PublicSize.RANDOMIZE, PublicSize.MKT_SIZE, PublicSize.FULL_SIZE)
-
-
-@dataclass(frozen=True)
-class AlphaMakingSettings:
-    min_rest_ms: float = 50.0           # a child is not amended sooner than this after its last change
-    max_replaces_per_s: float = 10.0    # amends per child per second, at most
-    flash_ms: float = 500.0             # how long a flash type's new child flashes
-    queue_margin: float = 0.0           # premium per share a one-tick move must save to give up the queue
 
 
 class AlphaMakingAlgo(VolatilityAlgo):
@@ -111,7 +109,7 @@ class AlphaMakingAlgo(VolatilityAlgo):
         cls._reprice(algos, allow_take=True, batch_key=underlier)
 
     def on_timer(self, name: str) -> None:
-        if name in ("reprice", "flash_end"):
+        if name in ("reprice", "flash_end", "reach"):
             self._reprice([self], allow_take=True)
 
     def on_child_done(self, child: ChildOrder) -> None:
@@ -213,12 +211,14 @@ class AlphaMakingAlgo(VolatilityAlgo):
         if balance <= 0 or np.isnan(limit) or np.isnan(target):
             self._pull(view.live)
             return
-        if marketable:
+        take = self._reach(view, balance, take_limit) if marketable else None
+        if take is not None:
             self._take_once_pulled = bool(view.children)
             if view.children:
                 self._pull(view.live)
             else:
-                self._taking.update(ch.child_id for ch in ctx.take(balance, take_limit, venues=parent.algo.exchanges))
+                qty, price = take
+                self._taking.update(ch.child_id for ch in ctx.take(qty, price, venues=parent.algo.exchanges))
             return
         if self._take_once_pulled and view.children:
             return
@@ -227,6 +227,10 @@ class AlphaMakingAlgo(VolatilityAlgo):
         for child in live:
             self._reprice_child(child, view, limit, target, rule)
         self._post_rest(view, live, balance - sum(ch.leaves_qty for ch in live), target)
+
+    def _reach(self, view: "_View", balance: int, take_limit: float) -> tuple[int, float] | None:
+        """(qty, price) to take now that the take limit is marketable; None: keep posting."""
+        return balance, take_limit
 
     def _fit_to_balance(self, live: list[ChildOrder], balance: int) -> list[ChildOrder]:
         """Children holding more than the balance (a client replace) give back the excess,
@@ -356,4 +360,41 @@ class AlphaTakingMakingAlgo(AlphaMakingAlgo):
     """Alpha-making that also takes once the take limit is marketable (module docstring)."""
     name = "alpha_taking+making"
     takes = True
-    reads_tags = AlphaMakingAlgo.reads_tags | {5100, 5128, 5132, 5136, 5140, 5142}
+    reads_tags = AlphaMakingAlgo.reads_tags | {5100, 5104, 5128, 5132, 5136, 5140, 5142}
+    take_settings_section = "alpha_taking"     # [algos.alpha_taking]: the TakeReach windows
+
+    def __init__(self, ctx, settings=None, take_settings: AlphaTakingSettings | None = None) -> None:
+        super().__init__(ctx, settings)
+        self.take_settings = take_settings or AlphaTakingSettings()
+        s = self.take_settings
+        self._history = FarTouchHistory(ctx.parent.side.is_buy,
+                                        int(max(s.delayed_ms * 1e6, s.weak_window_s * 1e9)) + 1_000_000_000)
+
+    @classmethod
+    def order_problem(cls, params, instrument) -> str | None:
+        return super().order_problem(params, instrument) or reach_problem(params.take_reach, "alpha taking+making")
+
+    def _work(self, view: "_View", *args) -> None:
+        nbbo, now = view.nbbo, self.ctx.now_ns()
+        if self._parent.side.is_buy:
+            self._history.record(now, nbbo.ask, nbbo.ask_qty)
+        else:
+            self._history.record(now, nbbo.bid, nbbo.bid_qty)
+        super()._work(view, *args)
+
+    def _reach(self, view: "_View", balance: int, take_limit: float) -> tuple[int, float] | None:
+        """TakeReach 5104 on the taking side (``take_reach``): Immediate (or absent) takes the
+        balance at the take limit; the others take at the far touch as much of its size as the
+        rule lets, as alpha taking does, and keep posting while that is nothing."""
+        reach = self._parent.algo.take_reach
+        if reach is None or reach is TakeReach.IMMEDIATE:
+            return balance, take_limit
+        side, nbbo, now = self._parent.side, view.nbbo, self.ctx.now_ns()
+        price, shown = (nbbo.ask, nbbo.ask_qty) if side.is_buy else (nbbo.bid, nbbo.bid_qty)
+        qty = 0 if price is None else min(balance, reachable_qty(reach, self._history, view.book, side, price,
+                                                                 shown, now, self.take_settings))
+        if qty > 0:
+            return qty, price
+        if reach is TakeReach.DELAYED:          # the size may have stayed long enough by then
+            self.ctx.set_timer("reach", now + int(self.take_settings.delayed_ms * _MS))
+        return None

@@ -28,7 +28,7 @@ from .base import Algo, ParentChange
 from .limits import (limit_type_of, PRICE_DELTA_TYPES, VOL_LIMIT_TYPES, LimitInputs, effective_limits, is_marketable,
                      primary_limits, static_price)
 from .secondary_limits import secondary_limits
-from .take_reach import SUPPORTED, FarTouchHistory, reachable_qty
+from .take_reach import FarTouchHistory, reach_problem, reachable_qty
 from .volatility_inputs import NANOS_PER_YEAR, Reference, nan_if_none, record_reference
 
 _THROUGH_TICKS = SweepSettings().market_through_ticks
@@ -52,11 +52,7 @@ class AlphaTakingAlgo(Algo):
 
     @classmethod
     def order_problem(cls, params, instrument) -> str | None:
-        reach = params.take_reach
-        if reach is not None and reach not in SUPPORTED:
-            return (f"SRTakeReachRule (5104) {reach.name.title().replace('_', '')} ({int(reach)}) is not supported "
-                    "by alpha taking: use Immediate (0), Delayed (1), Passive (2) or WeakOnly (3)")
-        return None
+        return reach_problem(params.take_reach, "alpha taking")
 
     # ------------------------------------------------------------------ life cycle
 
@@ -73,6 +69,11 @@ class AlphaTakingAlgo(Algo):
 
     @classmethod
     def on_underlier_batch(cls, algos: Sequence["AlphaTakingAlgo"], underlier: str) -> None:
+        cls._evaluate(algos)
+
+    @classmethod
+    def on_option_batch(cls, algos: Sequence["AlphaTakingAlgo"], underlier: str) -> None:
+        """Their own options' books changed in one batch: one pass over all of them (runtime.py)."""
         cls._evaluate(algos)
 
     def on_timer(self, name: str) -> None:

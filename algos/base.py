@@ -180,6 +180,10 @@ class Algo(ABC):
 
     def on_timer(self, name: str) -> None: ...
 
+    def on_auction_result(self, result) -> None:
+        """A price-improvement auction this parent started ended (router.domain.events.AuctionResult:
+        the price improvement, the firm's and the responders' shares); its fills came before it."""
+
     def on_parent_change(self, change: ParentChange) -> None:
         """A client replace was applied. Children that would break the new terms were already
         reduced or pulled by the order manager; the algo decides the rest."""

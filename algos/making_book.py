@@ -77,3 +77,11 @@ class OthersBook:
         if not sizes:
             sizes = [shown[0][1] for shown in self.levels.values() if shown]
         return sum(sizes) / len(sizes) if sizes else None
+
+
+def others_best(book: InstrumentBook, child: ChildOrder) -> tuple[float | None, int]:
+    """Our side's best price and size from everyone but our resting ``child``, read from the
+    venues' levels (what the volatility algo's NBBO-only view cannot see behind a child alone at
+    the best)."""
+    side = child.side
+    return OthersBook(book, side, [child], set(book.venues(side)) | {child.venue}).best()

@@ -35,6 +35,9 @@ from .limits import is_marketable, post_prices
 SUPPORTED = frozenset(P) - {P.NO_POST, P.MAX_INTERN}
 UNSUPPORTED = {P.MAX_INTERN: "MaxIntern works only with SROrderHandling (5094) Matrix, which is not available"}
 FLASH_TYPES = frozenset({P.POST_FLASH, P.POST_FLASH_W, P.POST_FLASH_I})
+# The volatility algo's single child has no flash window (alpha making's, per child): it refuses these.
+ONE_CHILD_UNSUPPORTED = {**UNSUPPORTED, **{post: "a flash needs the alpha-making algo's flash window: send it with "
+                                                 "SROrderHandling (5094) 2 PostOnly" for post in FLASH_TYPES}}
 
 # What each type falls back to outside its own rule (and the flash types after their flash).
 _BASE = {P.POST_LIMIT_WITH: P.POST_LIMIT, P.POST_WITH_F: P.POST_WITH, P.POST_IMPROVE_R: P.POST_LIMIT,

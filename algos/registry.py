@@ -26,6 +26,9 @@ from router.risk.greek_limits import RISK_TAGS
 from .alpha_making import AlphaMakingAlgo, AlphaTakingMakingAlgo
 from .alpha_taking import AlphaTakingAlgo
 from .base import Algo, AlgoContext
+from .facilitation import FacilitationAlgo
+from .multileg import MultilegAlgo
+from .naive import NaiveAlgo
 from .sweep import SweepAlgo
 from .volatility import VolatilityAlgo
 
@@ -35,7 +38,9 @@ _NO_POST = (None, BalanceHandling.NO_POST)
 
 
 ALGOS: dict[str, type[Algo]] = {"sweep": SweepAlgo, "volatility": VolatilityAlgo, "alpha_taking": AlphaTakingAlgo,
-                              "alpha_making": AlphaMakingAlgo, "alpha_taking+making": AlphaTakingMakingAlgo}
+                              "alpha_making": AlphaMakingAlgo, "alpha_taking+making": AlphaTakingMakingAlgo,
+                              "multileg": MultilegAlgo, "facilitation": FacilitationAlgo,
+                              "naive": NaiveAlgo}     # the backtest's baseline: no tags select it (select_algo)
 
 # Tags every algo gives an effect: selection, venues, time in force, the static limit.
 COMMON_TAGS = frozenset({5082, 5084, 5086, 5088, 5094, 5096, 5098, 5100, 5102, 5106, 5126})
@@ -82,7 +87,8 @@ _TAG_NAMES = {5056: "SRProgressSliceCnt/TwapSliceCount", 5090: "SRStartType", 51
               5028: "SRAltRouteCode", 5050: "SRPublicSize", 5052: "SRCanCxlOverlap", 5128: "SRTakeAlphaType",
               5130: "SRMakeAlphaType", 5132: "SRTakeAlphaFactor", 5134: "SRMakeAlphaFactor",
               5136: "SRTakeProbability", 5138: "SRMakeProbability", 5518: "SRSurfPrcOffsetAsk",
-              5536: "SRSurfPrcOffsetBid", 5251: "SRMaxAccDayWtVegaLn", 5252: "SRMaxAccDayWtVegaSh",
+              5536: "SRSurfPrcOffsetBid", 5202: "SRLeadSide", 5204: "SRMaxCompletionSlippage",
+              5251: "SRMaxAccDayWtVegaLn", 5252: "SRMaxAccDayWtVegaSh",
               5253: "SRMaxAccDayDDeltaLn", 5254: "SRMaxAccDayDDeltaSh", 5255: "SRMaxExpDayWtVegaLn",
               5256: "SRMaxExpDayWtVegaSh", 5257: "SRMaxSymDayWtVegaLn", 5258: "SRMaxSymDayWtVegaSh",
               5259: "SRMaxSymDayDDeltaLn", 5260: "SRMaxSymDayDDeltaSh"}
@@ -109,6 +115,13 @@ def unread_tags(algo_name: str, params: AlgoParams, instrument: Instrument | Non
     elif params.auto_hedge is HedgeMode.NO_HEDGE:
         allowed |= {5152}
     return [(tag, _TAG_NAMES.get(tag, "custom tag")) for tag in sorted(tags_given(params) - allowed)]
+
+
+def select_algo(params: AlgoParams) -> str:
+    """The algo of a parent: the one its AlgoParams names (``house_algo``, only set by the router's
+    own tools, e.g. algos/naive.py's NaiveParams for the backtest; a decoded FIX order never has
+    it), else the one its tags choose."""
+    return getattr(params, "house_algo", None) or choose_algo(params)
 
 
 def choose_algo(params: AlgoParams) -> str:
@@ -143,6 +156,9 @@ def create_algo(name: str, ctx: AlgoContext, settings: Any = None) -> Algo:
     algo_class = ALGOS[name]
     section = getattr(algo_class, "settings_section", algo_class.name)
     own = getattr(settings, section, None) if settings is not None else None
+    take_section = getattr(algo_class, "take_settings_section", None)     # a maker that also takes
+    if take_section is not None:
+        return algo_class(ctx, own, getattr(settings, take_section, None) if settings is not None else None)
     return algo_class(ctx, own)
 
 

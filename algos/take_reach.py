@@ -10,7 +10,8 @@ Our definitions (SpiderRock names the rules; the numbers are ours, in config):
   the last ``passive_window_ms``.
 - WeakOnly (3): only while the far touch shows less than its time-weighted average displayed
   size over the last ``weak_window_s``: a thin offer is more likely to be the last of it.
-RespondOnly, FullSize and ISOSweep are refused at entry (``AlphaTakingAlgo.order_problem``).
+RespondOnly, FullSize and ISOSweep are refused at entry (``reach_problem``). Alpha taking and the
+taking side of alpha taking+making both read it.
 """
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ from router.market.books import InstrumentBook
 
 _EPS = 1e-9
 SUPPORTED = (TakeReach.IMMEDIATE, TakeReach.DELAYED, TakeReach.PASSIVE, TakeReach.WEAK_ONLY)
+
+
+def reach_problem(reach: TakeReach | None, algo: str) -> str | None:
+    """The entry reject of a TakeReach the algo cannot honour, naming the tag and the value."""
+    if reach is None or reach in SUPPORTED:
+        return None
+    return (f"SRTakeReachRule (5104) {reach.name.title().replace('_', '')} ({int(reach)}) is not supported "
+            f"by {algo}: use Immediate (0), Delayed (1), Passive (2) or WeakOnly (3)")
 
 
 class FarTouchHistory:

@@ -7,6 +7,10 @@ price its PostType (5096) gives (``post_prices``, PostLimit by default) on the v
 picks, and moves it as the underlier and the option's NBBO move:
 
 - every underlier update reprices all the parents on that underlier in one numpy call;
+- PostTypes 5, 7, 8 and 11 (PostLmtW, PostWthF, PostImprvR, PostPeg) place as they do in
+  alpha making (``post_types.post_targets``; PostWthF's fade size is the balance, which the
+  child shows). MaxIntern (6) and the flash types (9, 10, 12: a flash needs alpha making's
+  per-child flash window) are refused at entry with the tag and value (``order_problem``);
 - a child is replaced only when its target moved by at least one tick, never sooner than
   ``min_rest_ms`` after its last change and never more than ``max_replaces_per_s`` times a
   second; a move held back re-checks on the ``reprice`` timer, so it is not lost;
@@ -32,6 +36,8 @@ from router.market.books import InstrumentBook
 from .base import Algo, ParentChange
 from .limits import (limit_type_of, PRICE_DELTA_TYPES, VOL_LIMIT_TYPES, is_marketable, post_prices, primary_limits,
                      static_price, tick_moves)
+from .making_book import others_best
+from .post_types import ONE_CHILD_UNSUPPORTED, post_targets
 from .volatility_inputs import (RULE, Columns, MarketView, Reference, best_of_others, nan_if_none, outside_reason,
                                 record_reference)
 
@@ -67,6 +73,14 @@ class VolatilityAlgo(Algo):
         self._taking: set[str] = set()               # ids of our IOC take children still out
         self._take_once_pulled = False               # resting children pulled so the balance can take
 
+    @classmethod
+    def order_problem(cls, params, instrument) -> str | None:
+        post = params.balance_handling
+        if post in ONE_CHILD_UNSUPPORTED:
+            return (f"SRBalanceHandling (5096) {int(post)} {post.name} is not supported by the volatility algo: "
+                    f"{ONE_CHILD_UNSUPPORTED[post]}")
+        return None
+
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
@@ -85,6 +99,12 @@ class VolatilityAlgo(Algo):
     @classmethod
     def on_underlier_batch(cls, algos: Sequence["VolatilityAlgo"], underlier: str) -> None:
         cls._reprice(algos, allow_take=True, batch_key=underlier)
+
+    @classmethod
+    def on_option_batch(cls, algos: Sequence["VolatilityAlgo"], underlier: str) -> None:
+        """Their own options' books changed in one batch: every parent of this class on the
+        underlier in one pass, as an underlier update (the runtime calls it, ``runtime.py``)."""
+        cls._reprice(algos, allow_take=True, batch_key=(underlier, "options"))
 
     def on_timer(self, name: str) -> None:
         if name == "reprice":
@@ -233,9 +253,18 @@ class VolatilityAlgo(Algo):
         same = np.where(is_buy, nbbo_bid, nbbo_ask)
         with np.errstate(invalid="ignore"):
             at_best = np.abs(child_price - same) <= _EPS         # only there may our own child be the best
+        post_type = c["post_type"]
+        own_types = post_type > BalanceHandling.POST_LIMIT          # post_targets' own types (module docstring)
+        extended = own_types.any()
+        if extended:                                                # what others show at our side's best
+            same_qty = np.where(is_buy, np.array([q.bid_qty for q in nbbos], dtype=float)[book_of],
+                                np.array([q.ask_qty for q in nbbos], dtype=float)[book_of])
         for i in np.flatnonzero(at_best):
-            algo = algos[i]
-            same[i] = nan_if_none(best_of_others(book_list[book_of[i]], algo._parent.side, views[i]))
+            if extended and own_types[i]:
+                price, same_qty[i] = others_best(book_list[book_of[i]], views[i])
+                same[i] = nan_if_none(price)
+            else:
+                same[i] = nan_if_none(best_of_others(book_list[book_of[i]], algos[i]._parent.side, views[i]))
         bid = np.where(is_buy, same, nbbo_bid)
         ask = np.where(is_buy, nbbo_ask, same)
         # ---- limits and targets
@@ -243,7 +272,11 @@ class VolatilityAlgo(Algo):
         limits = primary_limits(inputs, mid, underlier_bid=ubid, underlier_ask=uask, tick_rule=rule,
                                 through_ticks=_MARKET_THROUGH_TICKS)
         far = np.where(is_buy, ask, bid)
-        posts = post_prices(c["post_type"], is_buy, limits, same, far, resting, rule)     # same: our side's best
+        if extended:
+            posts = post_targets(post_type, is_buy, limits, same, far, resting, rule, same_best_qty=same_qty,
+                                 fade_qty=balance)
+        else:
+            posts = post_prices(post_type, is_buy, limits, same, far, resting, rule)     # same: our side's best
         marketable = is_marketable(is_buy, limits, bid, ask)
         outside = columns.outside(ubid, uask)
         # ---- who has something to do

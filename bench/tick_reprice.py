@@ -22,10 +22,20 @@ max_replaces_per_s=1e9)``; the account may hold N working orders. Between update
 answers the commands as the venues would (ChildAccepted, ChildReplaced), outside the timing,
 and the heap is frozen before each update as ``router serve`` does every 10 s (``gc.freeze``).
 
-    python bench/tick_reprice.py [--repeat 30] [--runs 7] [--e2e-only]
+Option batch (``--option-batch``): N working alpha-making parents (PostOnly 5094=2, PostWith
+5096=1, buys and sells, resting on XISX) on the harness's 20 AAPL options, and ONE engine batch
+holding a BookUpdate for every option (XCBO's market maker narrows its bid and offer by 0.10
+each, then back), timed from dispatch to the last ReplaceChild; every parent must get one replace.
+"before" repriced them one parent at a time (``on_market`` per parent: the runtime's fallback,
+forced by hiding ``on_option_batch``), "after" in one pass per underlier (``on_option_batch``).
+Figures: parents repriced per second, median of --runs batches.
+
+    python bench/tick_reprice.py [--repeat 30] [--runs 7] [--e2e-only] [--option-batch]
 
 Last line: chain=2000 venues=4 orders_1k_ms=… orders_10k_ms=… orders_100k_ms=… chain_ms=…
 e2e_replace_10k_ms=… e2e_replace_100k_ms=… e2e_10k_us_per_order=… e2e_100k_us_per_order=…
+With --option-batch, only that case; last line: option_batch_parents=… before_parents_per_s=…
+after_parents_per_s=… speedup=…
 """
 from __future__ import annotations
 
@@ -41,12 +51,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from algos.alpha_making import AlphaMakingAlgo  # noqa: E402
 from algos.limits import LimitInputs, primary_limits  # noqa: E402
 from router.app import build_system, load_settings  # noqa: E402
 from router.clock import SimClock, datetime_to_ns, ns_to_datetime  # noqa: E402
-from router.config import AccountConfig, AccountLimits, Accounts, AlgoSettings, VolatilitySettings  # noqa: E402
+from router.config import (AccountConfig, AccountLimits, Accounts, AlgoSettings, AlphaMakingSettings,  # noqa: E402
+                           VolatilitySettings)
 from router.domain.commands import AlgoParams, ClientRequest, InstrumentSpec, NewOrder  # noqa: E402
-from router.domain.enums import BalanceHandling, LimitType, OrdType, Side, TimeInForce  # noqa: E402
+from router.domain.enums import BalanceHandling, LimitType, OrderHandling, OrdType, Side, TimeInForce  # noqa: E402
 from router.domain.events import (BookLevel, BookUpdate, ChildAccepted, ChildReplaced, ReplaceChild,  # noqa: E402
                                   SubmitChild)
 from router.domain.orders import ChildStatus  # noqa: E402
@@ -93,7 +105,8 @@ def median_ms(action, repeat: int) -> float:
 # ---------------------------------------------------------------------------------------------
 # End to end: one underlier BookUpdate through the engine to the venues' ReplaceChild commands
 
-E2E_SETTINGS = AlgoSettings(volatility=VolatilitySettings(min_rest_ms=0.0, max_replaces_per_s=1e9))
+E2E_SETTINGS = AlgoSettings(volatility=VolatilitySettings(min_rest_ms=0.0, max_replaces_per_s=1e9),
+                            alpha_making=AlphaMakingSettings(min_rest_ms=0.0, max_replaces_per_s=1e9))
 E2E_SESSION = "FIX.4.4:ROUTER->CLIENT1"
 E2E_UNDERLIER, E2E_UNDERLIER_VENUE = "AAPL", "XNAS"
 E2E_QUOTE_VENUES = ("XCBO", "XISX")
@@ -223,13 +236,85 @@ def e2e_median_ms(n: int, runs: int) -> float:
     return statistics.median(times)
 
 
+class OptionBatchE2E(E2E):
+    """N alpha-making parents resting on XISX; each run is one engine batch of XCBO BookUpdates,
+    one per option, the market maker's bid and offer 0.10 closer, then back (module docstring)."""
+
+    def _send_orders(self) -> None:
+        engine, n_opt = self.engine, len(self.options)
+        self._up = False
+        for i in range(self.n):
+            option = self.options[i % n_opt]
+            buy = (i // n_opt) % 2 == 0
+            bid, ask = self.bbo[option.symbol]
+            limit = option.tick_rule.round_passive(bid + 0.25 if buy else ask - 0.25, buy)
+            cmd = NewOrder(cl_ord_id=f"M{i}", instrument=InstrumentSpec(symbol=option.symbol),
+                           side=Side.BUY if buy else Side.SELL, qty=1 + i % 10, ord_type=OrdType.LIMIT, price=limit,
+                           time_in_force=TimeInForce.DAY, transact_time=ns_to_datetime(self.clock.now_ns()),
+                           algo=AlgoParams(order_handling=OrderHandling.POST_ONLY,
+                                           balance_handling=BalanceHandling.POST_WITH, exchanges=("XISX",)))
+            engine.dispatch(ClientRequest(E2E_SESSION, "CLIENT1", "D", None, cmd))
+
+    def run(self) -> float:
+        self._up = not self._up
+        shift = 0.10 if self._up else 0.0
+        updates = []
+        for option in self.options:
+            bid, ask = self.bbo[option.symbol]
+            updates.append(BookUpdate("XCBO", option.symbol, (BookLevel(round(bid + shift, 2), 50),),
+                                      (BookLevel(round(ask - shift, 2), 50),)))
+        replaces: list[ReplaceChild] = []
+        for venue in self.system.venues.values():
+            venue.replace = replaces.append
+        engine = self.engine
+        batch = lambda: [engine._handle_safely(u) for u in updates]      # noqa: E731  one batch, all options
+        started = time.perf_counter()
+        engine.dispatch(batch)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._check(replaces)
+        self._commands.extend(replaces)
+        self._answer()
+        return elapsed_ms
+
+
+def option_batch_figures(n: int, runs: int) -> tuple[float, float]:
+    """(before, after) parents repriced per second for one batch of every option's book."""
+    figures = []
+    for batched in (False, True):
+        if not batched:
+            AlphaMakingAlgo.on_option_batch = None          # the runtime falls back to on_market, one by one
+        try:
+            bench = OptionBatchE2E(n)
+            bench.run()
+            times = []
+            for _ in range(runs):
+                gc.collect()
+                gc.freeze()
+                times.append(bench.run())
+            gc.unfreeze()
+        finally:
+            if not batched:
+                del AlphaMakingAlgo.on_option_batch
+        figures.append(n / (statistics.median(times) / 1000))
+        print(f"{n} alpha-making parents, {'one pass per underlier' if batched else 'one parent at a time'}: "
+              f"{statistics.median(times):.1f} ms per batch, {figures[-1]:,.0f} parents/s", flush=True)
+    return figures[0], figures[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--runs", type=int, default=7, help="end-to-end underlier updates per size")
     parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end case")
     parser.add_argument("--e2e-sizes", default="10000,100000", help=argparse.SUPPRESS)
+    parser.add_argument("--option-batch", action="store_true", help="only the option-batch case")
+    parser.add_argument("--option-parents", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.option_batch:
+        before, after = option_batch_figures(args.option_parents, args.runs)
+        print(f"option_batch_parents={args.option_parents} before_parents_per_s={before:.0f} "
+              f"after_parents_per_s={after:.0f} speedup={after / before:.2f}")
+        return
     e2e = {10_000: float("nan"), 100_000: float("nan")}
     for n in (int(x) for x in args.e2e_sizes.split(",")):
         e2e[n] = e2e_median_ms(n, args.runs)

@@ -9,7 +9,7 @@ the diff against FIX44.stock.xml shows only the additions.
 import argparse
 from pathlib import Path
 
-from custom_tags import CUSTOM_FIELDS, ORDER_MESSAGES, REPORT_FIELDS
+from custom_tags import CUSTOM_FIELDS, ORDER_MESSAGES, OPTIONAL_FIELDS, REPORT_FIELDS, STANDARD_REPORT_FIELDS
 
 HERE = Path(__file__).resolve().parent
 STOCK = HERE / "FIX44.stock.xml"
@@ -57,11 +57,23 @@ def insert_before(text: str, anchor: str, start: int, addition: str) -> str:
     return text[:line_start] + addition + text[line_start:]
 
 
+def relax(text: str, message: str, name: str) -> str:
+    """Make a stock field of a message optional (the SpiderRock reference does not require it)."""
+    start = text.index(f"<message name='{message}' ")
+    end = text.index("</message>", start)
+    required = f"<field name='{name}' required='Y' />"
+    at = text.index(required, start, end)
+    return text[:at] + f"<field name='{name}' required='N' />" + text[at + len(required):]
+
+
 def build(stock: str) -> str:
     text = stock
+    for message, name in OPTIONAL_FIELDS:
+        text = relax(text, message, name)
     for message, names in message_fields().items():
         start = text.index(f"<message name='{message}' ")
         refs = _comment(BANNER, "   ") + "".join(f"   <field name='{n}' required='N' />\n" for n in names)
+        refs += "".join(f"   <field name='{n}' required='N' />\n" for n in STANDARD_REPORT_FIELDS.get(message, ()))
         text = insert_before(text, "</message>", start, refs)
     return insert_before(text, "</fields>", text.index("<fields>"), field_definitions())
 

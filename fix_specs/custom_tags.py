@@ -221,3 +221,9 @@ ORDER_MESSAGES = ("NewOrderSingle", "OrderCancelReplaceRequest", "NewOrderMultil
 # Order instructions the router echoes on the order's ExecutionReports (router/engine/reports.py).
 REPORT_FIELDS.update({name: ORDER_MESSAGES + ("ExecutionReport",) for name in (
     "SRStrategy", "SROrderRefRMetric1", "SROrderRefRMetric2", "SROrderRefRMetric3", "SROrderRefRMetric4")})
+
+# Stock fields the SpiderRock reference makes optional: "54 Side N: 1 = Buy is assumed for the spread. Use LegSide."
+OPTIONAL_FIELDS = (("NewOrderMultileg", "Side"), ("MultilegOrderCancelReplace", "Side"))
+# Stock fields the reference puts on an ExecutionReport outside their FIX 4.4 group: a leg's report
+# names its leg by LegRefID (654) beside MultiLegReportingType (442).
+STANDARD_REPORT_FIELDS = {"ExecutionReport": ("LegRefID",)}

@@ -23,8 +23,7 @@ from venues.fix_venue import FixVenueLink
 from venues.remote import ExchangeLink, RemoteVenue
 from venues.sim.background import BackgroundFlow
 from venues.sim.crypto_market import CryptoFlow, build_crypto_flow, us_market_view
-from venues.sim.market import build_venues, listed_symbols, venue_latency
-from venues.sim.replay import ReplayVenue
+from venues.sim.market import build_venues, listed_symbols, replay_venues, venue_latency
 from venues.sim.replay_events import ReplayEvents
 from venues.sim.replay_perpetual import prepare_replays
 from venues.sim.wire import decode as decode_frame
@@ -80,13 +79,11 @@ def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[Venu
     """With ``exchange``, the venues are that exchange's (``background`` is then the exchange's
     business), reached over its native link or over FIX (a ``FixVenueLink``: a session per venue),
     and the link is started here; without, they are simulated in process. A venue with ``replay``
-    is a ReplayVenue on that capture (venues/sim/replay_perpetual.py; in process only);
-    ``captures`` gives its events already read, by venue."""
+    is a ReplayVenue on that capture (venues/sim/replay_perpetual.py), in process or in the
+    exchange (started with the same config): either way the router takes the capture's terms
+    (spot, lot size, fees per lot); ``captures`` gives its events already read, by venue."""
     replays = []
     if any(v.replay for v in venue_configs):
-        if exchange is not None:
-            raise ValueError("a replayed venue (venues.toml replay, --replay-perpetual) runs in the router's process: "
-                             "use --in-process-market")
         market, venue_configs, replays = prepare_replays(clock, market, venue_configs, captures)
     securities = SecurityMaster.from_chains(market.underliers, ns_to_datetime(clock.now_ns()).date())
     fees = FeeSchedule.from_configs(venue_configs)
@@ -103,13 +100,11 @@ def build_system(*, clock: Clock, market: MarketConfig, venue_configs: list[Venu
 
     over_fix = isinstance(exchange, FixVenueLink)
     if exchange is None:
-        venues: dict = build_venues(clock, securities, venue_configs, to_engine, to_engine, latency)
-        configs = {v.name: v for v in venue_configs}
-        for replay in replays:
-            venues[replay.venue] = ReplayVenue(
-                replay.venue, clock, fees, replay.events, latency.expected_entry_ns(replay.venue),
-                int(configs[replay.venue].market_data_latency_ms * 1_000_000), to_engine, to_engine,
-                symbol=replay.symbol, latency=latency)
+        venues: dict = build_venues(clock, securities, venue_configs, to_engine, to_engine, latency,
+                                    responder_seed=market.seed)
+        for venue in venues.values():
+            venue.package_sink = to_engine          # complex order book updates, for the Seeker
+        venues.update(replay_venues(clock, venue_configs, replays, to_engine, to_engine, latency))
     elif over_fix:
         venues = {v.name: exchange.adapter(v.name) for v in venue_configs}
     else:

@@ -75,8 +75,8 @@ def serve(config_path: Path, sessions: Path | None, state_dir: Path | None, stor
     if exchange_address and quiet_market:
         raise click.UsageError("with --exchange the market is the exchange's: start it with --quiet-market")
     settings = _with_replay(load_settings(config_path), replay_perpetual)
-    if any(v.replay for v in settings.venues):
-        in_process_market = True        # a replayed venue lives in the router's process
+    if any(v.replay for v in settings.venues) and not exchange_address:
+        in_process_market = True        # a replayed venue lives in the router's process, or in that exchange
     exchange = None if in_process_market else exchange_address or SPAWN
     server = RouterServer(settings, sessions=sessions, state_dir=state_dir, store_url=store_url,
                           background=not quiet_market, exchange=exchange, venue_protocol=venue_protocol).start()
@@ -262,9 +262,11 @@ def replay(config_path: Path, log: Path, golden: Path | None, client_comp_id: st
 def _register_store_commands() -> None:
     from router.models.cli import models
     from router.store.cli import store
+    from router.tca.cli import tca
 
     main.add_command(store)
     main.add_command(models)
+    main.add_command(tca)
 
 
 _register_store_commands()

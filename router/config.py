@@ -127,6 +127,8 @@ class EngineConfig(_Strict):
     batch_max: int = Field(256, ge=1, description="inbox events per group commit")
     ioc_timeout_ms: float = Field(1000.0, gt=0, description="IOC parents end after one attempt or this long")
     report_pending_new: bool = Field(False, description="send an ExecutionReport for PendingNew before New")
+    packages_across_underliers: bool = Field(False, description="accept a NewOrderMultileg whose legs are on "
+                                                                "different underliers")
 
     @field_validator("session_time_zone")
     @classmethod
@@ -153,6 +155,14 @@ class AlphaTakingSettings(_Strict):
     weak_window_s: float = Field(60.0, gt=0, description="TakeReach WeakOnly: the window of the average displayed size")
 
 
+class AlphaMakingSettings(_Strict):
+    """[algos.alpha_making]: the alpha-making algo and the maker side of alpha taking+making."""
+    min_rest_ms: float = Field(50.0, ge=0, description="a child is not amended sooner than this after its last change")
+    max_replaces_per_s: float = Field(10.0, gt=0, description="amends per child per second, at most")
+    flash_ms: float = Field(500.0, ge=0, description="PostFlash/PostFlashW/PostFlashI: how long a new child flashes")
+    queue_margin: float = Field(0.0, ge=0, description="premium per share a one-tick move must save to give up the queue")
+
+
 class HedgeSettings(_Strict):
     threshold_shares: float = Field(1.0, ge=0, description="net unhedged shares before a hedge is sent (per account below)")
     account_threshold_shares: dict[str, float] = Field(default_factory=dict)
@@ -165,11 +175,36 @@ class HedgeSettings(_Strict):
         return self.account_threshold_shares.get(account, self.threshold_shares)
 
 
+class NaiveSettings(_Strict):
+    """The backtest's baseline (algos/naive.py), not selectable by FIX tags."""
+    cross_after_s: float = Field(30.0, ge=0, description="naive: after this long at the touch, take the far side")
+
+
+class FacilitationSettings(_Strict):
+    """[algos.facilitation]: facilitation (5094=6) through a venue's price-improvement auction
+    (algos/facilitation.py)."""
+    firm_account: str = Field("FIRM", min_length=1, description="the account the firm's contra (initiator) fills book to")
+    firm_share: Literal["maximize", "minimize"] = Field(
+        "maximize", description="maximize: stop at the client's limit and auto-match responses; "
+                                "minimize: stop at the NBBO, single price")
+    auto_match_ticks: int = Field(3, ge=0, description="maximize: auto-match responses this many ticks better than the stop")
+    pre_sweep: bool = Field(True, description="first take displayed liquidity better than the stop")
+    alpha_gate: bool = Field(True, description="decline when the alpha model expects the firm's side to lose")
+    min_firm_probability: float = Field(0.40, ge=0, le=1, description="P(firm's side has a positive markout) below "
+                                                                       "this declines the facilitation")
+    alpha_variant: Literal["standard", "hawk", "eagle", "falcon"] = "standard"
+    result_timeout_ms: float = Field(2000.0, gt=0, description="an auction's children still open this long after "
+                                                                "the start are reconciled with the venue")
+
+
 class AlgoSettings(_Strict):
     sweep: SweepSettings = SweepSettings()
     volatility: VolatilitySettings = VolatilitySettings()
     hedge: HedgeSettings = HedgeSettings()
     alpha_taking: AlphaTakingSettings = AlphaTakingSettings()
+    alpha_making: AlphaMakingSettings = AlphaMakingSettings()
+    naive: NaiveSettings = NaiveSettings()
+    facilitation: FacilitationSettings = FacilitationSettings()
     surface_refit_interval_ms: float = Field(1000.0, ge=0, description="the live surface refits at most this often")
     pending_timeout_ms: float = Field(2000.0, gt=0, description="a child pending this long is reconciled with its venue")
 

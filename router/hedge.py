@@ -5,7 +5,8 @@ net target. Orders go for the unhedged part of that target rounded to whole shar
 from zero; the target itself is never rounded, so rounding never drifts across fills.
 
 "Shares" are the underlier's quantity units: lots of its ``lot_size`` (1 for a stock; 0.001 BTC
-for the BTCUSDT perpetual, so a crypto option's delta is hedged to the nearest 0.001 BTC). The
+for the replayed BTCUSDT perpetual, so a crypto option's delta is hedged to the nearest 0.001 BTC;
+the simulated perpetual keeps config/router.toml's ``lot_size``, 1 BTC by default). The
 target is in lots (``-delta x qty x multiplier / lot_size``), and the account's threshold, given
 in the underlier's own unit (shares, BTC), is converted to lots; ``round_lot`` counts lots.
 
@@ -95,6 +96,16 @@ def side_sign(side: Side) -> int:
     return 1 if side.is_buy else -1
 
 
+def _legging(parent) -> bool:
+    """A package with a leg filled beyond its complete packages: its hedge waits for the basket to
+    complete, so it trades the package's net delta once instead of each leg's delta in turn (the
+    legging imbalance is bounded by the package's exposure limit meanwhile)."""
+    if not parent.is_package:
+        return False
+    done = min(leg.cum_qty // leg.ratio for leg in parent.legs)
+    return any(leg.cum_qty != done * leg.ratio for leg in parent.legs)
+
+
 class AutoHedger:
     def __init__(self, ctx: AlgoContext, settings: HedgeSettings) -> None:
         mode = ctx.parent.algo.auto_hedge
@@ -109,6 +120,7 @@ class AutoHedger:
         self.symbol = option.underlying
         underlier = ctx.instrument(self.symbol)
         lot = underlier.lot_size if underlier is not None else 1.0
+        self._lot = lot
         self._lots_per_contract = option.multiplier / lot      # underlier lots one option contract is on
         self._tick_rule = underlier.tick_rule if underlier is not None else ALL_PENNY
         self._short_sales_apply = underlier is None or underlier.kind is InstrumentKind.EQUITY
@@ -152,8 +164,22 @@ class AutoHedger:
 
     def on_work_fill(self, fill: Fill) -> bool:
         """An option fill of the parent: hedged at SROrderRefDelta (5110) when the order gives it,
-        else at the model's delta now. False when there is no delta to hedge it at."""
-        delta = self.ctx.parent.algo.order_ref_delta
+        else at the model's delta now. A package hedges its net delta: each leg's fill at that
+        leg's delta, a stock leg at delta one. False when there is no delta to hedge it at."""
+        parent = self.ctx.parent
+        if parent.is_package and fill.symbol != parent.symbol:
+            leg = self.ctx.instrument(fill.symbol)
+            if leg is None:
+                return False
+            if not leg.is_option:
+                self._add(fill, 1.0, leg.multiplier / self._lot)
+                return True
+            greeks = self.ctx.greeks(fill.symbol)
+            if greeks is None:
+                return False
+            self._add(fill, float(greeks.delta), leg.multiplier / self._lot)
+            return True
+        delta = None if parent.is_package else parent.algo.order_ref_delta
         if delta is None:
             greeks = self.ctx.greeks()
             if greeks is None:
@@ -167,8 +193,11 @@ class AutoHedger:
             if self._static_delta is None:
                 self._static_delta = delta
             delta = self._static_delta
+        self._add(fill, delta, self._lots_per_contract)
+
+    def _add(self, fill: Fill, delta: float, lots_per_unit: float) -> None:
         side = fill.side or self.ctx.parent.side
-        self._target += -delta * fill.qty * self._lots_per_contract * side_sign(side)
+        self._target += -delta * fill.qty * lots_per_unit * side_sign(side)
         self._rebalance()
 
     def on_fill(self, child: ChildOrder, fill: Fill) -> None:
@@ -265,7 +294,7 @@ class AutoHedger:
     # ---- acting
 
     def _rebalance(self) -> None:
-        if self.stopped_reason is not None:
+        if self.stopped_reason is not None or (_legging(self.ctx.parent) and not self._flushed):
             return
         open_children = self.ctx.open_children(ChildRole.HEDGE)
         episode = self._episode

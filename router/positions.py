@@ -46,7 +46,7 @@ class Position:
     symbol: str
     qty: int                  # signed: short is negative
     avg_price: float          # 0 when flat
-    multiplier: int
+    multiplier: float         # an int for contracts and shares; a lot-sized underlier's lot
     mark: float
     realised_pnl: float
     unrealised_pnl: float
@@ -63,7 +63,7 @@ class Holding(NamedTuple):
     symbol: str
     qty: int
     avg_price: float
-    multiplier: int
+    multiplier: float
     realised_pnl: float
     fees: float
 
@@ -118,19 +118,19 @@ class PositionLedger:
     # ---- fills
 
     def apply_fill(self, account: str, parent_id: str, symbol: str, side: Side, qty: int, price: float,
-                   multiplier: int, *, fee: float = 0.0) -> Position:
+                   multiplier: float, *, fee: float = 0.0) -> Position:
         """Book a fill; the position after it, with its market figures."""
         return self._position(self._book(account, parent_id, symbol, side, qty, price, multiplier, fee))
 
     def add_fill(self, account: str, parent_id: str, symbol: str, side: Side, qty: int, price: float,
-                 multiplier: int, *, fee: float = 0.0) -> Holding:
+                 multiplier: float, *, fee: float = 0.0) -> Holding:
         """Book a fill; what is stored of the position after it (no market figures: cheaper)."""
         row = self._book(account, parent_id, symbol, side, qty, price, multiplier, fee)
         return Holding(account, parent_id, symbol, int(self._qty[row]), float(self._avg[row]), _multiplier(self._mult[row]),
                        float(self._realised[row]), float(self._fees[row]))
 
     def _book(self, account: str, parent_id: str, symbol: str, side: Side, qty: int, price: float,
-              multiplier: int, fee: float) -> int:
+              multiplier: float, fee: float) -> int:
         if qty <= 0:
             raise ValueError(f"fill qty {qty} must be positive")
         row = self._row(account, parent_id, symbol, multiplier)
@@ -153,7 +153,7 @@ class PositionLedger:
         self._fees[row] += fee
         return row
 
-    def rebuild(self, fills: Iterable[Fill], *, accounts: Mapping[str, str], multipliers: Mapping[str, int]) -> None:
+    def rebuild(self, fills: Iterable[Fill], *, accounts: Mapping[str, str], multipliers: Mapping[str, float]) -> None:
         """Forget everything (marks too) and replay ``fills`` in time order; ``accounts`` maps a
         parent id to its account, ``multipliers`` a symbol to its contract multiplier. A fill seen
         twice (same child and exec id) counts once."""
@@ -269,7 +269,7 @@ class PositionLedger:
         return Position(account, parent_id, symbol, int(self._qty[row]), float(self._avg[row]),
                         _multiplier(self._mult[row]), float(self._sym_mark[self._symbol_of[row]]), **figures)
 
-    def _row(self, account: str, parent_id: str, symbol: str, multiplier: int) -> int:
+    def _row(self, account: str, parent_id: str, symbol: str, multiplier: float) -> int:
         key = (account, parent_id, symbol)
         row = self._rows.get(key)
         if row is not None:

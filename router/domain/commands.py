@@ -518,13 +518,16 @@ class MultilegLeg(JsonDump):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewMultilegOrder(JsonDump):
-    """Decoded and validated now; worked by the multi-leg algo in a later issue."""
+    """NewOrderMultileg (AB), or MultilegOrderCancelReplace (AC) when ``replaces`` is set: a
+    package of legs, worked by the multi-leg algo (algos/multileg.py). Side (54) is optional: the
+    legs carry their sides and the package is bought (the SpiderRock reference)."""
     kind: Literal["new_multileg"] = "new_multileg"
     cl_ord_id: str
     account: str | None = None
     qty: int
     price: float | None = None
     ord_type: OrdType | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
     legs: tuple[MultilegLeg, ...]
     transact_time: datetime | None = None
     algo: AlgoParams = dataclass_field(default_factory=AlgoParams)

@@ -222,10 +222,15 @@ class MassCancelType(str, Enum):
 class ChildRole(str, Enum):
     """What a child order is for. WORK counts toward its parent's CumQty; HEDGE is an auto-hedge
     in the underlier, reported under the hedge ClOrdID (5010); LEG is one leg of a package
-    (the leg number is on the child)."""
+    (the leg number is on the child); PACKAGE is a whole package on a venue's complex order book
+    (its qty and price count package units and the net price; its fills are its legs'); FIRM is
+    the firm's contra (initiating) order in a facilitation auction: its fills are the firm
+    account's and never touch the client parent's CumQty."""
     WORK = "W"
     HEDGE = "H"
     LEG = "L"
+    PACKAGE = "K"
+    FIRM = "F"
 
 
 class Liquidity(str, Enum):

@@ -171,6 +171,145 @@ class CancelChild:
 VenueCommand = SubmitChild | ReplaceChild | CancelChild
 
 
+# ---- packages (complex orders) and price-improvement auctions: venue commands and reports.
+# Implemented by the simulated venue (venues/sim/venue.py, complex_book.py, auction.py). A package
+# child answers with the usual ChildAccepted / ChildRejected / ChildCanceled / ChildReplaced and is
+# canceled or replaced with CancelChild / ReplaceChild (qty and a net price); its fills come as
+# PackageFilled followed by one PackageLegFilled per leg. An auction's two children (agency and
+# initiator) get ChildAccepted (or ChildRejected, both, with the reason), their ChildFilled, and
+# then one AuctionResult. These reports are not in VENUE_REPORT_TYPES: the engine does not take
+# them yet, and the exchange wire protocol (venues/sim/wire.py) does not carry them.
+
+@dataclass(frozen=True, slots=True)
+class ComplexLeg:
+    """One leg of a package order at a venue, as the package's BUYER trades it: ``side`` BUY or
+    SELL, ``ratio`` contracts per package unit (shares for the one stock leg allowed, a multiple
+    of 100: the stock's unit of trading). Not router.domain.orders.PackageLeg, the parent's leg."""
+    symbol: str
+    side: Side
+    ratio: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitPackage:
+    """A package (complex) order for a venue's complex order book. ``side`` BUY trades the legs
+    as given and pays at most ``price``; SELL trades every leg the other way and receives at
+    least ``price``. ``price`` is the net premium per package unit, per share (the sum of
+    ratio x leg price, buys plus and sells minus); negative is a net credit. Ratios with a common
+    factor are reduced (2:4 x 10 at 1.00 books as 1:2 x 20 at 0.50): the package's fills,
+    ChildReplaced and a ReplaceChild's qty and price are then per unit of the reduced package."""
+    child_id: str
+    venue: str
+    legs: tuple[ComplexLeg, ...]
+    side: Side
+    qty: int
+    price: float
+    time_in_force: TimeInForce          # IOC and FOK never rest; DAY/GTC/GTD rest
+    capacity: str = "customer"
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFilled:
+    """Package units traded at a net price (per share, in the child's own orientation). The
+    legs follow as PackageLegFilled with exec IDs ``<exec_id>.<leg>``; their ratio-weighted
+    prices sum to ``price`` exactly. ``fee`` is the legs' fees together."""
+    child_id: str
+    venue: str
+    exec_id: str
+    qty: int
+    price: float
+    fee: float
+    liquidity: Liquidity
+
+
+@dataclass(frozen=True, slots=True)
+class PackageLegFilled:
+    """One leg of a package fill: ``leg`` is its index in SubmitPackage.legs, ``side`` the side
+    actually traded, ``qty`` contracts (shares for a stock leg) and ``price`` per share."""
+    child_id: str
+    venue: str
+    exec_id: str
+    leg: int
+    symbol: str
+    side: Side
+    qty: int
+    price: float
+    fee: float
+    liquidity: Liquidity
+
+
+@dataclass(frozen=True, slots=True)
+class StartAuction:
+    """Start a price-improvement auction (Cboe AIM style, venues/sim/auction.py): the agency
+    child (the client's order) of ``qty`` on ``agency_side`` is stopped at ``price`` by the
+    initiator child (the firm's contra order), which must be at or better than the NBBO.
+    Responders improve during the exposure period. ``auto_match_limit``: the initiator matches
+    every better response down to (agency buy) or up to (agency sell) this price; None is a
+    single-price submission at ``price``."""
+    auction_id: str
+    venue: str
+    symbol: str
+    agency_child_id: str
+    initiator_child_id: str
+    agency_side: Side
+    qty: int
+    price: float
+    auto_match_limit: float | None = None
+    agency_capacity: str = "customer"
+    initiator_capacity: str = "broker_dealer"
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionAllocation:
+    """Who traded with the agency order at the end of an auction: ``owner`` is "initiator" or a
+    responder's name."""
+    owner: str
+    qty: int
+    price: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionResult:
+    """How an auction ended. ``nbbo_price`` is the NBBO on the agency's contra side when it
+    started (the offer for an agency buy); ``improvement`` is the client's price improvement per
+    share against it (nbbo - avg for a buy, avg - nbbo for a sell), ``improvement_usd`` that
+    times qty and the contract multiplier. ``initiator_qty`` + ``responder_qty`` == ``qty``."""
+    auction_id: str
+    venue: str
+    symbol: str
+    agency_side: Side
+    qty: int
+    stop_price: float
+    nbbo_price: float
+    final_price: float
+    avg_price: float
+    improvement: float
+    improvement_usd: float
+    initiator_qty: int
+    responder_qty: int
+    responders: int                      # responses received
+    allocations: tuple[AuctionAllocation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ComplexBookUpdate:
+    """A venue's complex order book for one package, in canonical form (legs sorted, the first
+    bought, ratios reduced): resting package bids and offers, best first, and the bid and offer
+    implied from the leg books (2-leg 1:1 spreads only; None otherwise or when a leg side is
+    empty). Sent to the venue's ``package_sink`` (not its book sink), after the market-data
+    latency."""
+    venue: str
+    legs: tuple[ComplexLeg, ...]
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    implied_bid: BookLevel | None = None
+    implied_ask: BookLevel | None = None
+
+
+PackageReport = PackageFilled | PackageLegFilled | AuctionResult
+PACKAGE_REPORT_TYPES = (PackageFilled, PackageLegFilled, AuctionResult)
+
+
 # ---- outbound, to FIX clients
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +341,8 @@ class ExecReport:
     role: ChildRole = ChildRole.WORK     # HEDGE: a hedge execution, reported under the hedge ClOrdID
     strategy: str | None = None          # the parent's SRStrategy (5034), echoed
     ref_metrics: tuple[tuple[int, str], ...] = ()   # its SROrderRefRMetric1-4 (5192-5198) as sent, echoed
+    multileg_reporting_type: int | None = None   # 442 on a package's reports: 2 one leg, 3 the package
+    leg_ref_id: str | None = None        # 654 on a leg's report: the LegRefID the client gave it
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from math import gcd
 
 from .commands import AlgoParams
 from .enums import ChildRole, Liquidity, OrdStatus, OrdType, PendingKind, Side, SRTimeInForce, TimeInForce
@@ -142,6 +143,55 @@ def immediate_or_cancel(time_in_force: TimeInForce, params: AlgoParams) -> bool:
 
 
 @dataclass(slots=True)
+class PackageLeg:
+    """One leg of a package parent (NewOrderMultileg): ``ratio`` contracts (or shares) of it per
+    package, bought or sold as ``side`` says when the package is bought. ``cum_qty`` and
+    ``notional`` are what its LEG children filled."""
+    ref_id: str                # LegRefID (654), echoed on the leg's reports
+    symbol: str
+    side: Side
+    ratio: int
+    multiplier: float = 100.0
+    cum_qty: int = 0
+    notional: float = 0.0
+    # legging risk: this leg's fills beyond the complete packages (in its own contracts)
+    max_unmatched: int = 0               # the largest it has been
+    unmatched_since_ns: int | None = None   # when the current run of unmatched fills began
+    longest_unmatched_ns: int = 0        # the longest such run that has ended
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side.is_buy else -1
+
+    @property
+    def avg_px(self) -> float:
+        return self.notional / self.cum_qty if self.cum_qty else 0.0
+
+
+def package_scale(legs) -> int:
+    """The common factor of a package's ratios: a venue books 2:4 x 10 as 1:2 x 20."""
+    factor = 0
+    for leg in legs:
+        factor = gcd(factor, leg.ratio)
+    return factor or 1
+
+
+def package_key(legs) -> tuple[tuple[tuple[str, bool, int], ...], bool]:
+    """A package whatever its leg order and direction: (symbol, bought, reduced ratio) sorted by
+    symbol and oriented so the first leg is bought; and whether ``legs`` are that reversed."""
+    factor = package_scale(legs)
+    ordered = sorted(legs, key=lambda leg: leg.symbol)
+    flipped = not ordered[0].side.is_buy
+    return tuple((leg.symbol, leg.side.is_buy != flipped, leg.ratio // factor) for leg in ordered), flipped
+
+
+def cob_symbol(legs) -> str:
+    """The name a package's complex order books are published under to the algos (a subscription key)."""
+    key, _ = package_key(legs)
+    return "COB:" + "|".join(f"{'B' if bought else 'S'}{ratio}:{symbol}" for symbol, bought, ratio in key)
+
+
+@dataclass(slots=True)
 class ParentOrder:
     order_id: str
     session: str
@@ -170,6 +220,21 @@ class ParentOrder:
     cl_ord_ids: list[str] = field(default_factory=list)   # the whole cancel/replace chain
     algo_state: dict = field(default_factory=dict)        # the algo's own state, saved in the same commit
     closed: bool = False     # its final report is out; a done parent stays open while its auto-hedge works
+    # A package (NewOrderMultileg): qty, cum_qty and price count packages, the price is the net
+    # premium per package (a debit when positive); ``symbol`` is its first option leg, the
+    # anchor for market data, while the package's own reports name the underlier.
+    legs: tuple[PackageLeg, ...] = ()
+
+    @property
+    def is_package(self) -> bool:
+        return bool(self.legs)
+
+    def leg_of(self, symbol: str) -> int | None:
+        """The index of the leg on ``symbol`` (a package holds each instrument once)."""
+        for index, leg in enumerate(self.legs):
+            if leg.symbol == symbol:
+                return index
+        return None
 
     @property
     def leaves_qty(self) -> int:

@@ -27,7 +27,8 @@ class Persistence(Protocol):
 
     def commit_batch(self, journal: list[JournalEntry], parents: Iterable[ParentOrder], children: Iterable[ChildOrder],
                      fills: Iterable[Fill], meta: dict[str, str] | None = None,
-                     positions: Iterable[object] = (), reports: Iterable[ClientReport] = ()) -> None: ...
+                     positions: Iterable[object] = (), reports: Iterable[ClientReport] = (),
+                     marks: Iterable[object] = ()) -> None: ...
 
 
 def _text(payload: object) -> str:
@@ -55,6 +56,20 @@ def five_field_record(cls: type) -> Callable[..., object]:
 _entry = five_field_record(JournalEntry)
 
 
+class _WatchedChildren(dict):
+    """A batch's touched children that also appends each child written to ``changed`` (the
+    watch of ``UnitOfWork.watch_children``); a plain dict is used while nothing watches."""
+    __slots__ = ("changed",)
+
+    def __init__(self, changed: list, items=()) -> None:
+        super().__init__(items)
+        self.changed = changed
+
+    def __setitem__(self, key: str, child: ChildOrder) -> None:
+        dict.__setitem__(self, key, child)
+        self.changed.append(child)
+
+
 class UnitOfWork:
     def __init__(self, clock: Clock, persistence: Persistence | None, send: Callable[[ClientReport], None],
                  to_venue: Callable[[VenueCommand], None], later: Callable[[int, Callable[[], None]], object]) -> None:
@@ -67,15 +82,18 @@ class UnitOfWork:
         self._released_seq = 0        # the last batch whose client reports all went out
         self._recorded_released = 0   # ... as the store last heard of it
         self.before_commit: list[Callable[[], None]] = []   # run at the end of every batch, before it is stored
+        self._changed_children: list[ChildOrder] | None = None   # see watch_children
         self._reset()
 
     def _reset(self) -> None:
         self.journal: list[JournalEntry | tuple] = []      # a tuple: an entry deferred by journal_defer
         self.parents: dict[str, ParentOrder] = {}
-        self.children: dict[str, ChildOrder] = {}
+        changed = self._changed_children
+        self.children: dict[str, ChildOrder] = {} if changed is None else _WatchedChildren(changed)
         self.fills: list[Fill] = []
         self.positions: dict[tuple[str, str, str], object] = {}     # router.positions.Position by key
         self.meta: dict[str, str] = {}                              # counters this batch changed
+        self.marks: dict[object, object] = {}                       # TCA marks (marks.py) by key
         self.client_out: list[ClientReport] = []
         self.venue_out: list[tuple[int, VenueCommand]] = []
 
@@ -104,6 +122,21 @@ class UnitOfWork:
     def command(self, command: VenueCommand, delay_ns: int = 0) -> None:
         self.venue_out.append((delay_ns, command))
 
+    def watch_children(self, on_changed: Callable[[list[ChildOrder]], None]) -> list[ChildOrder]:
+        """From now on every child touched is appended to the list returned (a child touched
+        twice, twice); at the end of each batch ``on_changed`` gets the list's children and the
+        list is emptied. The holder may drain it sooner (the day greek limits do, per check)."""
+        if self._changed_children is None:
+            changed = self._changed_children = []
+            self.children = _WatchedChildren(changed, self.children)
+
+            def drain() -> None:
+                if changed:
+                    on_changed(changed)
+                    changed.clear()
+            self.before_commit.append(drain)
+        return self._changed_children
+
     # ---- release
 
     def flush(self) -> None:
@@ -128,7 +161,7 @@ class UnitOfWork:
                 log.exception("end-of-batch step %r failed", hook)
                 self.journal_add("engine_error", None, {"step": getattr(hook, "__name__", repr(hook))})
         stored_seq = 0
-        if self._persistence is not None and (self.journal or self.parents or self.children or self.meta
+        if self._persistence is not None and (self.journal or self.parents or self.children or self.meta or self.marks
                                               or self.client_out or self._released_seq > self._recorded_released):
             if self._released_seq > self._recorded_released:
                 self.meta[REPORTS_RELEASED] = str(self._released_seq)
@@ -138,7 +171,7 @@ class UnitOfWork:
                        for e in self.journal]
             self._persistence.commit_batch(journal, list(self.parents.values()), list(self.children.values()),
                                            self.fills, dict(self.meta), list(self.positions.values()),
-                                           self.client_out)
+                                           self.client_out, marks=list(self.marks.values()))
             self._recorded_released = self._released_seq
             stored_seq = journal[-1].seq
             faults.reached("journal_committed")

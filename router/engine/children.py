@@ -23,7 +23,7 @@ from router import faults
 from router.clock import Clock
 from router.domain.enums import ChildRole, Side, TimeInForce
 from router.domain.events import (CancelChild, ChildAccepted, ChildCanceled, ChildCancelRejected, ChildFilled,
-                                  ChildRejected, ChildReplaced, ChildReplaceRejected, SubmitChild)
+                                  ChildRejected, ChildReplaced, ChildReplaceRejected, StartAuction, SubmitChild)
 from router.domain.instruments import Instrument
 from router.domain.orders import ChildOrder, ChildStatus, ParentOrder
 from router.market.books import MarketBooks
@@ -123,6 +123,11 @@ class ChildOrderManager:
 
     def _new_child(self, parent: ParentOrder, venue: str, symbol: str, side: Side, qty: int, price: float,
                    tif: TimeInForce, role: ChildRole, delay_ns: int = 0, **extra) -> ChildOrder:
+        if role is ChildRole.LEG:
+            leg = parent.leg_of(symbol)
+            if leg is None:
+                raise InvariantError(f"{parent.order_id} has no leg on {symbol}")
+            extra["leg"] = leg
         return ChildOrder(child_id=f"{parent.order_id}.{parent.child_seq + 1}", parent_id=parent.order_id,
                           venue=venue, symbol=symbol, side=side, qty=qty, price=price, time_in_force=tif,
                           sent_ns=self._clock.now_ns() + delay_ns, role=role, status_since_ns=self._clock.now_ns(),
@@ -143,6 +148,8 @@ class ChildOrderManager:
     def _blocked(self, parent: ParentOrder, child: ChildOrder, instrument: Instrument, open_qty: int) -> bool:
         own = self._securities.get(parent.symbol)           # the parent's instrument, not the child's
         underlier, multiplier = own.underlying, own.multiplier
+        if child.role is ChildRole.HEDGE and instrument.lot_size != 1:
+            multiplier = round(multiplier / instrument.lot_size)     # a hedge counts lots (0.001 BTC), not units
         risk = self._failure(parent, child, open_qty, underlier, multiplier)
         held = None
         if risk is not None and risk.holds and (smaller := self._fitted(child, risk.fits_qty)) is not None:
@@ -200,19 +207,20 @@ class ChildOrderManager:
             else:
                 self.listener.retry_due(parent_id, role, symbol)
 
-    def _risk_open_qty(self, parent: ParentOrder, role: ChildRole) -> int:
+    def _risk_open_qty(self, parent: ParentOrder, role: ChildRole, symbol: str | None = None) -> int:
         """``_open_qty`` as the risk checks count it: with CanCxlOverlap (5052) Y, WORK children
         pending cancel do not count."""
         if role is ChildRole.WORK and parent.algo.can_cxl_overlap:
             return self.caps.counted_open(parent, self.caps.exposure(parent))
-        return self._open_qty(parent, role)
+        return self._open_qty(parent, role, symbol if role is ChildRole.LEG else None)
 
-    def _open_qty(self, parent: ParentOrder, role: ChildRole) -> int:
-        """What the parent's open children of ``role`` are heading for, less what they filled."""
+    def _open_qty(self, parent: ParentOrder, role: ChildRole, symbol: str | None = None) -> int:
+        """What the parent's open children of ``role`` (on ``symbol``: a package's leg) are heading
+        for, less what they filled."""
         children, total = self._orders.children, 0
         for child_id in self._orders.children_of.get(parent.order_id, ()):
             c = children[child_id]
-            if c.status not in _DONE and (role is None or c.role is role):
+            if c.status not in _DONE and (role is None or c.role is role) and (symbol is None or c.symbol == symbol):
                 total += c.target_qty - c.cum_qty
         return total
 
@@ -254,7 +262,7 @@ class ChildOrderManager:
         plan = self._sor.plan_sweep(SweepRequest(side, qty, limit, instrument.multiplier, venues, max_children,
                                                  self._capacity_of(parent.account)), book)
         rule = instrument.tick_rule
-        open_qty = self._risk_open_qty(parent, role)
+        open_qty = self._risk_open_qty(parent, role, symbol)
         made: list[ChildOrder] = []
         for allocation in plan.allocations:
             child = self._new_child(parent, allocation.venue, symbol, side, allocation.qty,
@@ -308,10 +316,51 @@ class ChildOrderManager:
                 return None
         child = self._new_child(parent, venue, symbol, side, qty, instrument.tick_rule.round_passive(price, side.is_buy),
                                 tif, role, post_only=post_only, display_qty=display_qty)
-        if self._blocked(parent, child, instrument, self._risk_open_qty(parent, role)):
+        if self._blocked(parent, child, instrument, self._risk_open_qty(parent, role, symbol)):
             return None
         self._send_new(parent, child, 0, short_sale, "post")
         return child
+
+    def start_auction(self, parent: ParentOrder, instrument: Instrument, venue: str, qty: int, stop: float,
+                      auto_match_limit: float | None, auction_id_of: Callable[[str], str],
+                      initiator_capacity: str = "broker_dealer") -> tuple[ChildOrder, ChildOrder] | str:
+        """A price-improvement auction for ``qty`` of the parent (router/engine/auctions.py): the
+        agency child (WORK, the client's order, through the parent's risk checks and order
+        modifiers) and the initiator child (FIRM, the firm's contra order at the stop), sent as
+        one StartAuction. Both are IOC: they never rest, so nothing cancels them meanwhile (the
+        venue would refuse it during the exposure period). The children, or why none was sent."""
+        symbol = parent.symbol
+        routable = self._routable(parent, ChildRole.WORK, symbol, (venue,))
+        if routable is None:
+            return f"{venue} refused this order lately"
+        qty, _ = self.caps.new_child_room(parent, symbol, qty)
+        if qty <= 0:
+            return "held by the order's modifiers"
+        agency = self._new_child(parent, venue, symbol, parent.side, qty, stop, TimeInForce.IOC, ChildRole.WORK)
+        if self._blocked(parent, agency, instrument, self._risk_open_qty(parent, ChildRole.WORK, symbol)):
+            return f"risk blocked the agency order {agency.child_id}"
+        self._register_auction_child(parent, agency, stop, auto_match_limit)
+        initiator = self._new_child(parent, venue, symbol, parent.side.opposite(), agency.qty, stop, TimeInForce.IOC,
+                                    ChildRole.FIRM)
+        self._register_auction_child(parent, initiator, stop, auto_match_limit)
+        self._work.command(StartAuction(auction_id_of(agency.child_id), venue, symbol, agency.child_id,
+                                        initiator.child_id, parent.side, agency.qty, stop, auto_match_limit,
+                                        self._capacity_of(parent.account), initiator_capacity))
+        return agency, initiator
+
+    def _register_auction_child(self, parent: ParentOrder, child: ChildOrder, stop: float,
+                                auto_match_limit: float | None) -> None:
+        """``_send_new`` without its SubmitChild: journaled, pending (the timeout covers it), stored."""
+        parent.child_seq += 1
+        self._orders.add_child(child)
+        self._pending.add(child.child_id)
+        self._arm_timeout()
+        self._work.touch_child(child)
+        self._work.touch(parent)
+        self._work.journal_add("child_out", parent.session, {
+            "child": child.child_id, "venue": child.venue, "symbol": child.symbol, "qty": child.qty,
+            "price": stop, "side": child.side.value, "tif": child.time_in_force.value, "role": child.role.value,
+            "post_only": False, "mode": "auction", "auto_match_limit": auto_match_limit})
 
     def open_children(self, order_id: str, role: ChildRole | None) -> list[ChildOrder]:
         """``Orders.open_children``, with the status test spelled out (it runs per order per batch)."""
@@ -341,7 +390,7 @@ class ChildOrderManager:
             return
         if new_qty > target_qty and child.role is ChildRole.WORK:
             new_qty = self.caps.amended_qty(parent, child, new_qty)
-        others = self._risk_open_qty(parent, child.role) - (target_qty - cum_qty)
+        others = self._risk_open_qty(parent, child.role, child.symbol) - (target_qty - cum_qty)
         amended = _Amended(child, new_qty - cum_qty, new_price)
         if self._blocked(parent, amended, instrument, others):
             return

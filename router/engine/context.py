@@ -41,6 +41,8 @@ class Services:
     live_alpha: LiveAlpha | None = None
     fees: "FeeSchedule | None" = None         # the venues' fee models, for the net-of-fee alpha probabilities
     sor: "SmartOrderRouter | None" = None
+    package_children: "PackageChildren | None" = None     # packages on the venues' complex order books
+    complex_books: "ComplexBooks | None" = None
 
 
 class ParentContext:
@@ -141,6 +143,16 @@ class ParentContext:
         allowed = self._parent.algo.exchanges if symbol == self._parent.symbol else ()
         return self._s.children.post(self._parent, instrument, symbol, side or self._parent.side, qty, price, venue,
                                      post_only, display_qty, tif, role or self._default_role(), allowed, short_sale)
+
+    def post_package(self, venue: str, packages: int, price: float,
+                     tif: TimeInForce = TimeInForce.DAY) -> ChildOrder | None:
+        return self._s.package_children.post(self._parent, venue, packages, price, tif)
+
+    def package_responses(self, venues: tuple[str, ...]) -> list:
+        return self._s.complex_books.responses(self._parent, venues)
+
+    def package_venues(self) -> tuple[str, ...]:
+        return self._s.package_children.venues(self._parent)
 
     def replace(self, child: ChildOrder, qty: int | None = None, price: float | None = None) -> None:
         self._s.children.replace(self._parent, self._s.securities.get(child.symbol), child, qty, price)

@@ -23,9 +23,9 @@ from router.clock import NANOS_PER_SECOND, Clock
 from router.config import Accounts, AlgoSettings, EngineConfig
 from router.domain.commands import ClientRequest
 from router.domain.enums import ChildRole, ExecType, HedgeMode
-from router.domain.events import (VENUE_REPORT_TYPES, BookUpdate, CancelChild, ChildFilled, ClientReport,
-                                  MarkPrice, ReplaceChild, SubmitChild, TradePrint, VenueCommand,
-                                  VenueConnectivity)
+from router.domain.events import (VENUE_REPORT_TYPES, AuctionResult, BookUpdate, CancelChild, ChildFilled, ClientReport,
+                                  ComplexBookUpdate, MarkPrice, PackageFilled, PackageLegFilled, ReplaceChild,
+                                  StartAuction, SubmitChild, SubmitPackage, TradePrint, VenueCommand, VenueConnectivity)
 from router.domain.orders import ChildOrder, ChildStatus
 from router.hedge import AutoHedger
 from router.market.books import MarketBooks
@@ -40,12 +40,15 @@ from venues.sor import SmartOrderRouter
 
 from . import tif
 from .accounting import FillAccounting
+from .auctions import Auctions
 from .batch import Persistence, UnitOfWork
 from .children import ChildOrderManager, InvariantError
 from .refusals import MAX_STREAK as MAX_REFUSAL_STREAK
 from .connectivity import Connectivity
 from .context import Services, ParentContext
 from .market_inbox import MARKET_WAKE, MarketInbox
+from .marks import Marks
+from .package_children import ComplexBooks, PackageChildren
 from .parents import ParentLifecycle
 from .reports import Reports
 from .requests import ClientRequests
@@ -74,6 +77,7 @@ class Engine:
         self.positions = PositionLedger(self._symbol_risk)
         self.reports = Reports(clock, self.work, self.orders)
         self.reports.hedge_target = self._hedge_target
+        self.reports.underlier_of = lambda symbol: getattr(securities.get(symbol), "underlying", symbol)
         # the Surface and Probability limit classes' live inputs (algos/secondary_limits.py)
         self.live_surfaces = LiveSurfaces(books, securities, rate, self.algo_settings.surface_refit_interval_ms)
         self.live_alpha = LiveAlpha(alive=lambda order_id: order_id in self.runtime.algos)
@@ -84,20 +88,29 @@ class Engine:
                                           accounts.capacity_for)
         self.children.listener = self
         self.accounting = FillAccounting(clock, self.work, self.reports, securities, self.positions)
+        self.accounting.firm_account = self.algo_settings.facilitation.firm_account   # FIRM fills book here
+        self.auctions = Auctions(self, self.algo_settings.facilitation)   # facilitation auctions (auctions.py)
+        self.marks = Marks(clock, self.timers, self.work, books)     # the market around fills, for TCA
         self.runtime = AlgoRuntime(self.work, self.orders, self.timers, securities,
                                    lambda parent, owner: ParentContext(services, parent, owner),
                                    self._make_algo, self._make_hedger)
         self.calendar = tif.SessionCalendar.from_config(config)
         # the day $delta and vega limits (5251-5260) hold a parent, and say why once per hold
         self.children.add_checks(DayGreekLimits(self.orders, securities, books, self.model, clock.now_ns,
-                                                self.calendar.previous_close_ns))
+                                                self.calendar.previous_close_ns, watch=self.work.watch_children))
         self.children.on_hold = lambda parent, text: self.reports.send(parent, ExecType.ORDER_STATUS, text=text)
+        self.runtime.holds = self.children.holds          # a hold is saved with its parent (restore.py)
         validator = Validator(self.orders, securities, books, accounts, config, frozenset(venues), self.calendar)
         validator.surfaces = self.live_surfaces
         self.lifecycle = ParentLifecycle(clock, self.timers, self.work, self.orders, self.reports, self.children,
                                          self.runtime, validator, securities, books, self.waiters, accounts, config,
                                          self.calendar)
         services.children, services.runtime, services.lifecycle = self.children, self.runtime, self.lifecycle
+        # packages on the venues' complex order books (package_children.py)
+        self.package_children = PackageChildren(clock, self.work, self.children)
+        self.package_children.on_leg_fill = self._package_leg_filled
+        self.complex_books = ComplexBooks()
+        services.package_children, services.complex_books = self.package_children, self.complex_books
         self.sor = sor
         self.connectivity = Connectivity(venues, sor)
         self.lifecycle.connectivity = self.connectivity
@@ -126,7 +139,10 @@ class Engine:
         return SymbolRisk(float(greeks.delta), float(greeks.vega), underlier)
 
     def _make_algo(self, name: str, ctx: ParentContext):
-        return create_algo(name, ctx, self.algo_settings)
+        algo = create_algo(name, ctx, self.algo_settings)
+        if callable(getattr(algo, "use_auctions", None)):      # facilitation: the auction desk
+            algo.use_auctions(self.auctions.desk(ctx.parent))
+        return algo
 
     def _hedge_target(self, order_id: str) -> int | None:
         hedger = self.runtime.hedgers.get(order_id)
@@ -229,6 +245,12 @@ class Engine:
             self.requests.handle(event)
         elif isinstance(event, VENUE_REPORT_TYPES):
             self.children.on_report(event)
+        elif isinstance(event, AuctionResult):
+            self.auctions.on_result(event)
+        elif isinstance(event, (PackageFilled, PackageLegFilled)):
+            self.package_children.on_report(event)
+        elif isinstance(event, ComplexBookUpdate):
+            self.runtime.market_changed(self.complex_books.apply(event))
         elif isinstance(event, BookUpdate):
             self._on_book(event)
         elif isinstance(event, TradePrint):
@@ -253,6 +275,10 @@ class Engine:
             venue.replace(command)
         elif isinstance(command, CancelChild):
             venue.cancel(command)
+        elif isinstance(command, SubmitPackage):
+            venue.submit_package(command)
+        elif isinstance(command, StartAuction):
+            venue.start_auction(command)
 
     # ------------------------------------------------------------------ market data
 
@@ -273,6 +299,8 @@ class Engine:
             self.live_alpha.on_book(symbol, self.clock.now_ns(), nbbo.bid, nbbo.ask, nbbo.bid_qty, nbbo.ask_qty)
         if self.positions.holds(symbol) and (mid := book.nbbo().mid) is not None:
             self.positions.mark(symbol, mid)
+        if self.marks.follows(symbol):
+            self.marks.on_book(symbol, book.nbbo())
         self.runtime.market_changed(symbol)
         if self.waiters.watches(symbol):
             for order_id in self.waiters.reached(symbol, book.nbbo()):
@@ -286,8 +314,15 @@ class Engine:
     def child_filled(self, child: ChildOrder, report: ChildFilled) -> None:
         parent = self.orders.parents[child.parent_id]
         fill = self.accounting.apply(parent, child, report)
-        if child.role is ChildRole.WORK:
+        self.marks.on_fill(fill)
+        if child.role is not ChildRole.HEDGE and child.role is not ChildRole.FIRM:   # the firm's own: not hedged
             self.runtime.option_filled(parent, fill)
+        self.runtime.child_filled(child, fill)
+        self.lifecycle.settle(parent)
+
+    def _package_leg_filled(self, parent, child: ChildOrder, report) -> None:
+        fill = self.accounting.apply_package_leg(parent, child, report)
+        self.runtime.option_filled(parent, fill)
         self.runtime.child_filled(child, fill)
         self.lifecycle.settle(parent)
 
@@ -317,4 +352,5 @@ class Engine:
 
     def restore(self, state) -> None:
         from .restore import restore
+        self.marks.ignore(p.order_id for p in state.parents)
         restore(self, state)

@@ -17,9 +17,10 @@ import json
 from router import faults
 from router.clock import Clock
 from router.config import Accounts, EngineConfig
-from router.domain.commands import CancelOrder, ClientRequest, MassCancel, NewOrder, OrderStatusQuery, ReplaceOrder
+from router.domain.commands import (CancelOrder, ClientRequest, MassCancel, NewMultilegOrder, NewOrder,
+                                    OrderStatusQuery, ReplaceOrder)
 from router.domain.enums import (ChildRole, CxlRejReason, CxlRejResponseTo, ExecType, MassCancelType, OrdRejReason,
-                                 OrdStatus, PendingKind, SRRejectCode, StartType)
+                                 OrdStatus, OrdType, PendingKind, Side, SRRejectCode, StartType)
 from router.domain.events import ExecReport, MassCancelReportOut
 from router.domain.orders import ParentOrder, PendingChange, immediate_or_cancel
 from router.market.books import MarketBooks
@@ -28,7 +29,7 @@ from router.market.waiters import LiquidityWaiters
 
 from algos.base import ParentChange
 
-from . import start_type, tif, twap
+from . import packages, start_type, tif, twap
 from .batch import UnitOfWork
 from .children import ChildOrderManager
 from .replace_rules import enforce_new_terms, replace_problem, replace_ready
@@ -36,7 +37,7 @@ from .reports import Reports
 from .runtime import AlgoRuntime
 from .state import Orders
 from .timers import Timers
-from .validation import Draft, Validator, stale_text
+from .validation import Draft, Reject, Validator, stale_text
 
 _EPS = 1e-9
 
@@ -105,6 +106,49 @@ class ParentLifecycle:
         if parent.order_id in self._runtime.hedgers:
             self._reports.hedging.add(parent.order_id)
         self._hold_or_start(parent, hold)
+        self.settle(parent)
+
+    def on_new_package(self, request: ClientRequest, cmd: NewMultilegOrder) -> None:
+        """A NewOrderMultileg: the single-order checks on its first option leg, then the package's
+        own (packages.py); the parent counts packages and its reports say 442=3."""
+        now = self._clock.now_ns()
+        account = cmd.account or request.account
+        fields = {"cl_ord_id": cmd.cl_ord_id, "symbol": "[N/A]", "side": Side.BUY, "qty": cmd.qty, "price": cmd.price}
+        try:
+            legs = packages.resolve_legs(cmd, self._securities,
+                                         across_underliers=self._config.packages_across_underliers)
+        except packages.PackageProblem as problem:
+            return self.reject_new(request.session, account, fields, str(problem), OrdRejReason.OTHER,
+                                   SRRejectCode.UNKNOWN_OPTION)
+        anchor = packages.anchor_order(cmd, legs, self._securities)
+        fields["symbol"] = self._reports.underlier_of(anchor.instrument.symbol)
+        draft = Draft(request, anchor, account, now, fields=dict(fields))
+        reject = self._validator.run(draft, package=True)
+        if reject is None:
+            tick = packages.package_tick([self._securities.get(leg.symbol) for leg in legs])
+            text = packages.price_problem(cmd.price, tick)
+            if text is not None:
+                reject = Reject(text, OrdRejReason.INVALID_PRICE_INCREMENT, SRRejectCode.BAD_LIMIT)
+        if reject is not None:
+            return self.reject_new(request.session, account, fields, reject.text, reject.reason, reject.sr_code)
+        order_id = f"P{self._orders.next_order_number}"
+        self._orders.next_order_number += 1
+        self._work.meta["next_order_number"] = str(self._orders.next_order_number)
+        ord_type = cmd.ord_type or (OrdType.LIMIT if cmd.price is not None else OrdType.MARKET)
+        parent = ParentOrder(
+            order_id=order_id, session=request.session, account=account, cl_ord_id=cmd.cl_ord_id,
+            symbol=anchor.instrument.symbol, side=Side.BUY, qty=cmd.qty, ord_type=ord_type, price=cmd.price,
+            time_in_force=cmd.time_in_force, algo_name=draft.algo_name, algo=cmd.algo, created_ns=now,
+            expire_ns=draft.expire_ns, cl_ord_ids=[cmd.cl_ord_id], legs=legs)
+        self._orders.add_parent(parent)
+        self._work.touch(parent)
+        parent.status = OrdStatus.NEW
+        self._reports.send(parent, ExecType.NEW, text=self._annotate(parent, None))
+        self.arm_expiry(parent)
+        self._runtime.attach(parent)
+        if parent.order_id in self._runtime.hedgers:
+            self._reports.hedging.add(parent.order_id)
+        self._hold_or_start(parent, start_type.hold_for(parent, parent.algo.start_type, self._books.nbbo(parent.symbol)))
         self.settle(parent)
 
     def reject_new(self, session: str, account: str, fields: dict, text: str, reason, sr_code) -> None:
@@ -265,6 +309,24 @@ class ParentLifecycle:
             self._reports.send(parent, ExecType.PENDING_REPLACE, cl_ord_id=cmd.cl_ord_id, orig=parent.cl_ord_id)
         self.settle(parent)
 
+    def on_replace_package(self, request: ClientRequest, cmd: NewMultilegOrder) -> None:
+        """A MultilegOrderCancelReplace (AC): only OrderQty (38) and TimeInForce (59) may change
+        (the reference); it completes once the package's open leg children are pulled back."""
+        change = ReplaceOrder(cl_ord_id=cmd.cl_ord_id, orig_cl_ord_id=cmd.replaces, qty=cmd.qty,
+                              time_in_force=cmd.time_in_force, transact_time=cmd.transact_time)
+        parent = self._check_change(request, change, CxlRejResponseTo.REPLACE)
+        if parent is None:
+            return
+        text = packages.replace_problem(parent, cmd)
+        if text is not None:
+            self._reports.cancel_reject(request.session, parent, cmd.cl_ord_id, cmd.replaces, CxlRejReason.OTHER,
+                                        text, CxlRejResponseTo.REPLACE, int(SRRejectCode.INVLD_CXL_REPL))
+            return
+        self.on_replace(request, change)
+        if parent.pending is not None and parent.pending.kind is PendingKind.REPLACE:
+            for child in self._orders.open_work(parent.order_id):
+                self._children.cancel(child)
+
     def _apply_replace(self, parent: ParentOrder) -> None:
         pending, parent.pending = parent.pending, None
         new_qty = pending.new_qty if pending.new_qty is not None else parent.qty
@@ -335,7 +397,7 @@ class ParentLifecycle:
 
     def hold(self, parent: ParentOrder, text: str) -> None:
         self._work.journal_add("hold", parent.session, {"parent": parent.order_id, "text": text})
-        for child in self._orders.open_children(parent.order_id, ChildRole.WORK):
+        for child in self._orders.open_work(parent.order_id):
             self._children.cancel(child)
 
     # ------------------------------------------------------------------ mass cancel and status
@@ -388,7 +450,7 @@ class ParentLifecycle:
 
     def _pull_work(self, parent: ParentOrder, report: ExecType | None = None) -> None:
         self._work.touch(parent)
-        open_work = self._orders.open_children(parent.order_id, ChildRole.WORK)
+        open_work = self._orders.open_work(parent.order_id)
         if report is not None and open_work:
             self._reports.send(parent, report, cl_ord_id=parent.pending.cl_ord_id, orig=parent.pending.orig_cl_ord_id)
         for child in open_work:
@@ -418,7 +480,7 @@ class ParentLifecycle:
             if replace_ready(self._orders, parent):
                 self._apply_replace(parent)
             return
-        open_work = self._orders.open_children(order_id, ChildRole.WORK)
+        open_work = self._orders.open_work(order_id)
         if pending is None and parent.status is not OrdStatus.FILLED:
             return
         if open_work:

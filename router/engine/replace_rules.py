@@ -87,6 +87,8 @@ def replace_ready(orders: Orders, parent: ParentOrder) -> bool:
     """The new terms are safe once the worst the open children could still do fits them:
     no child can trade through the new limit, and what they could still fill (the larger of
     the confirmed and the requested quantity) fits in the new leaves."""
+    if parent.is_package:           # a package's replace pulls its legs first (the reference's rule)
+        return not orders.open_work(parent.order_id)
     leaves, limit = new_terms(parent)
     exposure = 0
     for child in orders.open_children(parent.order_id, ChildRole.WORK):

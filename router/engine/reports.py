@@ -45,6 +45,7 @@ class Reports:
         self._orders = orders
         self.hedging: set[str] = set()       # parents whose auto-hedge is still working
         self.hedge_target = lambda order_id: None   # the hedger's target in shares (signed), set by the engine
+        self.underlier_of = lambda symbol: symbol     # a package's reports name its underlier (set by the engine)
 
     def exec_report(self, parent: ParentOrder, exec_type: ExecType, *, exec_id: str | None = None,
                     cl_ord_id: str | None = None, orig: str | None = None, status: OrdStatus | None = None,
@@ -52,14 +53,34 @@ class Reports:
                     liquidity=None, fee: float | None = None) -> ExecReport:
         status = status or reported_status(parent, parent.order_id in self.hedging)
         leaves = 0 if status.is_done or parent.status.is_done else parent.leaves_qty
+        package = parent.is_package
         return ExecReport(
             session=parent.session, order_id=parent.order_id, cl_ord_id=cl_ord_id or parent.cl_ord_id,
             exec_id=exec_id or parent.next_exec_id(), exec_type=exec_type, ord_status=status,
-            symbol=parent.symbol, side=parent.side, order_qty=parent.qty, cum_qty=parent.cum_qty,
+            symbol=self.underlier_of(parent.symbol) if package else parent.symbol, side=parent.side,
+            order_qty=parent.qty, cum_qty=parent.cum_qty,
             leaves_qty=leaves, avg_px=round(parent.avg_px, 8), transact_ns=self._clock.now_ns(),
             account=parent.account, price=parent.price, orig_cl_ord_id=orig, last_qty=last_qty, last_px=last_px,
             last_mkt=last_mkt, text=text, liquidity=liquidity, fee=fee, strategy=parent.algo.strategy,
-            ref_metrics=ref_metrics(parent))
+            ref_metrics=ref_metrics(parent), multileg_reporting_type=3 if package else None)
+
+    def leg_fill(self, parent: ParentOrder, leg_index: int, *, last_qty: int, last_px: float, last_mkt: str,
+                 liquidity=None, fee: float | None = None, text: str | None = None) -> None:
+        """One leg's execution (442=2, 654 its LegRefID): OrderQty, CumQty and AvgPx are the leg's
+        own (the package's quantity times the leg's ratio), OrdStatus the package's."""
+        leg = parent.legs[leg_index]
+        status = reported_status(parent, parent.order_id in self.hedging)
+        ordered = parent.qty * leg.ratio
+        self._work.touch(parent)
+        self._work.report(ExecReport(
+            session=parent.session, order_id=parent.order_id, cl_ord_id=parent.cl_ord_id,
+            exec_id=parent.next_exec_id(), exec_type=ExecType.TRADE, ord_status=status, symbol=leg.symbol,
+            side=leg.side, order_qty=ordered, cum_qty=leg.cum_qty,
+            leaves_qty=0 if status.is_done or parent.status.is_done else max(ordered - leg.cum_qty, 0),
+            avg_px=round(leg.avg_px, 8), transact_ns=self._clock.now_ns(), account=parent.account,
+            last_qty=last_qty, last_px=last_px, last_mkt=last_mkt, liquidity=liquidity, fee=fee, text=text,
+            strategy=parent.algo.strategy, ref_metrics=ref_metrics(parent), multileg_reporting_type=2,
+            leg_ref_id=leg.ref_id))
 
     def send(self, parent: ParentOrder, exec_type: ExecType, **kwargs) -> None:
         self._work.touch(parent)

@@ -42,9 +42,10 @@ class ClientRequests:
         elif isinstance(command, MassCancel):
             lifecycle.on_mass_cancel(request, command)
         elif isinstance(command, NewMultilegOrder):
-            self._work.report(BusinessRejectReport(
-                request.session, request.seq_num, request.msg_type, 4,
-                "NewOrderMultileg is validated but the multi-leg algo is not available yet", command.cl_ord_id))
+            if command.replaces is None:
+                lifecycle.on_new_package(request, command)
+            else:
+                lifecycle.on_replace_package(request, command)
 
     def _reject_undecodable(self, request: ClientRequest) -> None:
         fields, text = request.reject_fields, request.reject_text or "rejected"

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from router.domain.events import ResentReport
 from router.domain.orders import RestoredState
 
+from .runtime import HOLDS_KEY
+
 if TYPE_CHECKING:
     from .engine import Engine
 
@@ -35,6 +37,8 @@ def restore(engine: "Engine", state: RestoredState) -> None:
     working = [p for p in state.parents if not p.closed and engine.securities.get(p.symbol) is not None]
     for parent in working:
         runtime.attach(parent)
+        if held := parent.algo_state.get(HOLDS_KEY):     # reported before the restart: not again
+            engine.children.holds.load(parent.order_id, held)
         if parent.order_id in runtime.hedgers:
             engine.reports.hedging.add(parent.order_id)
         if not parent.is_working:
@@ -52,7 +56,9 @@ def restore(engine: "Engine", state: RestoredState) -> None:
             lifecycle.on_expiry(parent.order_id)
         else:
             lifecycle.arm_expiry(parent)
-    engine.children.reconcile_all([c for p in working for c in orders.open_children(p.order_id)])
+    open_children = [c for p in working for c in orders.open_children(p.order_id)]
+    engine.children.reconcile_all(open_children)
+    engine.auctions.restored(open_children)      # an auction in its exposure period: watched again
     for parent in working:
         if parent.closed:
             continue

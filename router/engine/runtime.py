@@ -5,7 +5,11 @@ Gating: no timer, market or book callback reaches an algo whose parent is pendin
 replace, or done; the hedger keeps hearing about its own children until its work is done.
 Market data is conflated: symbols whose book changed are collected during a batch and each
 subscriber hears ``on_market`` once, just before the batch is stored. Algo classes tied to the
-underlier get one ``on_underlier_batch`` call with all their parents on that underlier.
+underlier get one ``on_underlier_batch`` call with all their parents on that underlier, and
+one ``on_option_batch(algos, underlier)`` call (where the class defines it) with all their
+parents on that underlier whose own option's book changed in the round, after every symbol of
+the round was delivered; a parent its underlier batch already repriced in the round is left out
+(that pass read its option's book too).
 A parent held back by its StartType (5090; start_type.py) has its algo attached but not started:
 nothing reaches that algo until ``start_algo``.
 """
@@ -19,12 +23,15 @@ from algos.base import Algo
 from router.domain.enums import ChildRole, OrdStatus, StartType
 from router.domain.orders import ChildOrder, Fill, ParentOrder
 from router.market.securities import SecurityMaster
+from router.risk.holds import RiskHolds
 
 from .batch import UnitOfWork
 from .context import ALGO, HEDGE, ParentContext
 from .start_type import STARTED_KEY
 from .state import Orders
 from .timers import Timers
+
+HOLDS_KEY = "risk_holds"        # in ParentOrder.algo_state: the parent's risk holds (router/risk/holds.py)
 
 log = logging.getLogger(__name__)
 _PARENT_DONE = tuple(status for status in OrdStatus if status.is_done)   # OrdStatus.is_done, without the property
@@ -56,6 +63,7 @@ class AlgoRuntime:
         self.held_back: dict[str, StartType] = {}     # parents whose algo has not started (Staged, WaitTrigger)
         self.started_ns: dict[str, int] = {}          # when a held parent's algo started (TWAP slices count from it)
         self.on_trigger: Callable[[str], None] = lambda order_id: None   # a WaitTrigger parent's limit is reachable
+        self.holds: RiskHolds | None = None           # the child manager's, saved with each parent it holds
         work.before_commit.append(self._deliver_market)
         work.before_commit.append(self._save_states)
 
@@ -187,6 +195,8 @@ class AlgoRuntime:
         parents, algos = self._orders.parents, self.algos
         while self._dirty_symbols:
             symbols, self._dirty_symbols = sorted(self._dirty_symbols), set()
+            option_batches: dict[tuple[type, str], list[Algo]] = {}    # (class, underlier) -> parents
+            repriced: set[int] = set()                                 # ids of algos an underlier batch had
             for symbol in symbols:
                 touched = self._work.parents
                 batches: dict[type, list[Algo]] = {}
@@ -217,9 +227,26 @@ class AlgoRuntime:
                             else:
                                 batch.append(target)
                             continue
+                        if parent.symbol == symbol and getattr(algo_class, "on_option_batch", None) is not None:
+                            underlier = self._underlier_of(symbol)
+                            if underlier is not None:
+                                option_batches.setdefault((algo_class, underlier), []).append(target)
+                                continue
                     target.on_market(symbol)
                 for algo_class, batch in batches.items():
                     algo_class.on_underlier_batch(batch, symbol)
+                    repriced.update(map(id, batch))
+            for (algo_class, underlier), batch in option_batches.items():
+                batch = [algo for algo in batch if id(algo) not in repriced]
+                if batch:
+                    algo_class.on_option_batch(batch, underlier)
+
+    def _underlier_of(self, symbol: str) -> str | None:
+        """An option's underlier (None for a symbol that is not an option of one)."""
+        instrument = self._securities.get(symbol)
+        if instrument is None or instrument.underlying == instrument.symbol:
+            return None
+        return instrument.underlying
 
     def _is_underlier_of(self, symbol: str, parent_symbol: str) -> bool:
         instrument = self._securities.get(parent_symbol)
@@ -237,6 +264,8 @@ class AlgoRuntime:
                 state["hedge"] = saved
             if order_id in self.started_ns:
                 state[STARTED_KEY] = self.started_ns[order_id]
+            if self.holds and (held := self.holds.state_of(order_id)):
+                state[HOLDS_KEY] = held
             if state or parent.algo_state:
                 parent.algo_state = state
 
@@ -270,6 +299,14 @@ class AlgoRuntime:
         if hedger is not None and not hedger.on_work_fill(fill):
             self._work.journal_add("hedge_skipped", parent.session,
                                    {"fill": fill.exec_id, "reason": "no underlier price for the model delta"})
+
+    def auction_result(self, order_id: str, result) -> bool:
+        """Hand a finished auction to its parent's algo; False when no live algo took it."""
+        algo = self._live_algo(order_id)
+        if algo is None:
+            return False
+        algo.on_auction_result(result)
+        return True
 
     def book_reached(self, order_id: str) -> None:
         if order_id in self.held_back:

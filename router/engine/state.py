@@ -50,6 +50,12 @@ class Orders:
         return [c for cid in self.children_of.get(order_id, ()) if (c := children[cid]).is_open
                 and (role is None or c.role is role)]
 
+    def open_work(self, order_id: str) -> list[ChildOrder]:
+        """Open children working the parent itself: WORK, or a package's LEG children (not its hedges)."""
+        children = self.children
+        return [c for cid in self.children_of.get(order_id, ()) if (c := children[cid]).is_open
+                and c.role is not ChildRole.HEDGE]
+
     def children_with_role(self, order_id: str, role: ChildRole) -> list[ChildOrder]:
         children = self.children
         return [c for cid in self.children_of.get(order_id, ()) if (c := children[cid]).role is role]

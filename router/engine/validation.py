@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from algos.registry import choose_algo, is_available, order_problem, unread_tags
+from algos.registry import is_available, order_problem, select_algo, unread_tags
 from router.clock import NANOS_PER_SECOND, datetime_to_ns
 from router.config import Accounts, EngineConfig
 from router.domain.commands import AlgoParams, ClientRequest, NewOrder
@@ -65,10 +65,18 @@ class Validator:
             self.known_exchanges, self.price_on_tick,
             self.time_in_force_supported, self.not_already_expired, self.within_account_limits)
 
-    def run(self, draft: Draft) -> Reject | None:
+    def run(self, draft: Draft, package: bool = False) -> Reject | None:
+        """``package``: the draft is a package's first option leg (engine/packages.py): the
+        algo must be the multi-leg one, and the price and notional checks are the package's own."""
         for check in self.checks:
+            if package and check in (self.price_on_tick, self.within_account_limits):
+                continue
             if (reject := check(draft)) is not None:
                 return reject
+            if package and check == self.algo_exists and draft.algo_name != "multileg":
+                return Reject(f"a NewOrderMultileg needs SROrderHandling (5094) 8 Legger, 9 Seeker or 10 "
+                              f"SeekerLegger, not {draft.cmd.algo.order_handling}", OrdRejReason.OTHER,
+                              SRRejectCode.BAD_LMT_TYPE)
         return None
 
     # ---- the checks, in order
@@ -208,7 +216,7 @@ class AlgoChoices:
         known = self._names.get(id(algo))
         if known is not None and known[0] is algo:
             return known[1]
-        name = choose_algo(algo)
+        name = select_algo(algo)
         self._remember(self._names, id(algo), (algo, name))      # the object is kept: its id stays its own
         return name
 

@@ -370,7 +370,8 @@ def _decode_command(msg_type: str, fields: dict[int, str], pairs: list[tuple[int
     if msg_type in ("AB", "AC"):
         return NewMultilegOrder(
             cl_ord_id=fields[11], account=fields.get(1), qty=_qty(fields.get(38)) or 0, price=_price(fields),
-            ord_type=member(OrdType, fields[40]) if 40 in fields else None, legs=_legs(pairs),
+            ord_type=member(OrdType, fields[40]) if 40 in fields else None,
+            time_in_force=member(TimeInForce, fields.get(59, "0")), legs=_legs(pairs),
             transact_time=_transact_time(fields), algo=_algo(pairs),
             replaces=fields.get(41) if msg_type == "AC" else None)
     raise DecodeError(f"unsupported message type {msg_type}")
@@ -464,4 +465,8 @@ def _exec_report(r: ExecReport) -> list[tuple[int, str]]:
     if r.strategy is not None:
         body.append((5034, r.strategy))             # SRStrategy, echoed from the order
     body.extend(r.ref_metrics)                      # SROrderRefRMetric1-4 (5192-5198), as sent
+    if r.multileg_reporting_type is not None:
+        body.append((442, str(r.multileg_reporting_type)))
+    if r.leg_ref_id is not None:
+        body.append((654, r.leg_ref_id))
     return body

@@ -5,15 +5,18 @@ Parent checks see the price the order's notional is measured at: its static limi
 market or tied order the far side of the market (the price it would trade at now). Child checks
 follow the child's role: a WORK child must stay within its parent's side, symbol, balance and
 static limit; a HEDGE child must be in the parent's underlier and never more shares than the
-parent's contracts could ever need (|delta| <= 1).
+parent's contracts could ever need (|delta| <= 1); a package's LEG child must match its leg and
+keep the leg within the package's quantity, and a PACKAGE child within the package's balance.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from math import gcd
 from typing import Protocol
 
 from router.config import AccountLimits
-from router.domain.enums import ChildRole, LimitType
+from router.domain.enums import ChildRole, LimitType, Side
 from router.domain.orders import ChildOrder, ParentOrder
 
 _EPS = 1e-9
@@ -73,6 +76,13 @@ def child_matches_parent(parent, child, open_qty, underlier, multiplier):
     elif child.role is ChildRole.HEDGE:
         if child.symbol != underlier:
             return RiskReject(f"hedge {child.child_id} is in {child.symbol}, not the underlier {underlier}")
+    elif child.role is ChildRole.PACKAGE:
+        if not parent.is_package or child.side is not Side.BUY:
+            return RiskReject(f"package child {child.child_id} needs a package parent, bought")
+    elif child.role is ChildRole.LEG and child.leg is not None and child.leg < len(parent.legs):
+        leg = parent.legs[child.leg]
+        if child.symbol != leg.symbol or child.side.is_buy != leg.side.is_buy:
+            return RiskReject(f"child {child.child_id} does not match leg {leg.ref_id}'s side and symbol")
     else:
         return RiskReject(f"child {child.child_id}: role {child.role.name} is not supported by this parent")
     return None
@@ -86,6 +96,19 @@ def child_within_parent(parent, child, open_qty, underlier, multiplier):
         if open_qty + child.qty > most:
             return RiskReject(f"hedge {child.child_id} of {child.qty} shares would put {open_qty + child.qty} "
                               f"working, more than the {most} a {parent.qty}-lot can need")
+        return None
+    if child.role is ChildRole.PACKAGE:       # units of the ratio-reduced package; open_qty: the open ones
+        factor = reduce(gcd, (leg.ratio for leg in parent.legs))
+        done = min(leg.cum_qty // leg.ratio for leg in parent.legs)
+        if open_qty + child.qty > (parent.qty - done) * factor:
+            return RiskReject(f"package child {child.child_id} of {child.qty} units would exceed the package's "
+                              f"balance of {(parent.qty - done) * factor}")
+        return None
+    if child.role is ChildRole.LEG:           # open_qty counts this leg's open children
+        leg = parent.legs[child.leg]
+        if leg.cum_qty + open_qty + child.qty > parent.qty * leg.ratio:
+            return RiskReject(f"child {child.child_id} qty {child.qty} would take leg {leg.ref_id} past the "
+                              f"package's {parent.qty * leg.ratio}")
         return None
     if open_qty + child.qty > parent.qty - parent.cum_qty:
         return RiskReject(f"child {child.child_id} qty {child.qty} would exceed parent leaves "

@@ -22,6 +22,11 @@ Our definitions, where the SpiderRock reference is silent:
 - A HEDGE child that brings its own parent's day $delta closer to zero is never held by a $delta
   limit: the auto-hedge offsets the fills the limits let through.
 - Unknown greeks (no underlier price) hold the child: unknown risk is not zero.
+
+The quantities a check prices come from a running aggregate (``day_book.DayBook``) that every
+touched child updates (``watch``: the engine's ``UnitOfWork.watch_children``), so a check reads
+the account's rows, one per symbol of its day, instead of every parent of every account; without
+``watch`` (and for the property test) ``_scanned_book`` computes the same from the book of record.
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ from router.market.model import OptionModel
 from router.market.securities import SecurityMaster, years_between
 
 from .checks import RiskReject
+from .day_book import FILLED, OPEN_BUYS, OPEN_SELLS, OWN_FILLED, OWN_HEDGES, DayBook, open_leaves
 
 __all__ = ["DayGreekLimits", "GREEK_LIMITS", "GreekLimit", "Measure", "RISK_TAGS", "Scope", "UnitRisk",
            "active_limits", "time_weight", "unit_risk"]
@@ -174,17 +180,23 @@ class DayGreekLimits:
     smaller quantity that would fit (0: none)."""
 
     def __init__(self, orders: DayOrders, securities: SecurityMaster, books: MarketBooks, model: OptionModel,
-                 now_ns: Callable[[], int], day_start_ns: Callable[[int], int]) -> None:
+                 now_ns: Callable[[], int], day_start_ns: Callable[[int], int],
+                 watch: Callable[[Callable[[list[ChildOrder]], None]], list[ChildOrder]] | None = None) -> None:
         self._orders, self._securities, self._books, self._model = orders, securities, books, model
         self._now_ns, self._day_start_ns = now_ns, day_start_ns
         self._units: dict[tuple, UnitRisk] = {}      # an option's risk per (symbol, now, its mid, underlier mid)
+        self._watch = watch
+        self._running: DayBook | None = None         # built at the first check, then kept up to date
+        self._changed: list[ChildOrder] | None = None
 
     def __call__(self, parent: ParentOrder, child, open_qty: int, underlier: str, multiplier: int) -> RiskReject | None:
         limits = active_limits(parent.algo)
         if not limits or child.qty <= 0:
             return None
         now = self._now_ns()
-        book = self._day_book(parent, child, self._day_start_ns(now))
+        day_start = self._day_start_ns(now)
+        book = self._scanned_book(parent, child, day_start) if self._watch is None else \
+            self._running_book(parent, child, day_start)
         symbols = list(book.index)
         units = [self._unit(s, now, book.last_price.get(s)) for s in symbols]
         rows = np.array(book.rows, dtype=float)
@@ -236,7 +248,51 @@ class DayGreekLimits:
             unit = self._units[key] = unit_risk(symbol, now, self._securities, self._books, self._model)
         return unit
 
-    def _day_book(self, parent: ParentOrder, checked, day_start: int) -> _Book:
+    def _day(self, day_start: int) -> DayBook:
+        """The running aggregate, caught up with every child touched since the last check."""
+        running = self._running
+        if running is None or running.day_start != day_start:
+            orders = self._orders
+            if self._changed is None:
+                self._changed = self._watch(self._catch_up)
+            self._changed.clear()                        # the build reads them as they are
+            running = self._running = DayBook.build(orders.parents, orders.children, orders.children_of, day_start)
+        elif self._changed:
+            self._catch_up(self._changed)
+            self._changed.clear()
+        return running
+
+    def _catch_up(self, changed: list[ChildOrder]) -> None:
+        if self._running is not None:
+            self._running.update_all(changed, self._orders.parents)
+
+    def _running_book(self, parent: ParentOrder, checked, day_start: int) -> _Book:
+        """``_scanned_book`` from the running aggregate: the account's rows, the checked child's
+        own open leaves taken out (it is judged by what it adds)."""
+        day, book = self._day(day_start), _Book()
+        book.row(checked.symbol)
+        account = parent.account
+        own = day.parents.get(parent.order_id, {})
+        for symbol, counts in day.accounts.get(account, {}).items():
+            row = book.row(symbol)
+            row[0], row[1], row[2] = counts[FILLED], counts[OPEN_BUYS], counts[OPEN_SELLS]
+            mine = own.get(symbol)
+            if mine is not None:
+                row[3], row[4] = mine[OWN_FILLED], mine[OWN_HEDGES]
+            price = day.last_price.get((account, symbol))
+            if price is not None:
+                book.last_price[symbol] = price
+        share = day.share(checked.child_id)
+        if share is not None and share.leaves:
+            row = book.row(share.symbol)
+            row[1 if share.is_buy else 2] -= share.leaves
+            if share.hedge and share.parent_id == parent.order_id:
+                row[4] -= share.leaves if share.is_buy else -share.leaves
+        if checked.symbol not in book.last_price:
+            book.last_price[checked.symbol] = checked.price
+        return book
+
+    def _scanned_book(self, parent: ParentOrder, checked, day_start: int) -> _Book:
         orders, book = self._orders, _Book()
         book.row(checked.symbol)
         children = orders.children
@@ -281,9 +337,7 @@ class DayGreekLimits:
                           holds=True)
 
 
-def _open_leaves(child: ChildOrder) -> int:
-    """What an open child could still fill: the larger of its venue quantity and its target."""
-    return max(child.qty, child.target_qty) - child.cum_qty
+_open_leaves = open_leaves
 
 
 def _scope_mask(scope: Scope, units: list[UnitRisk], mine: UnitRisk) -> np.ndarray:

@@ -5,6 +5,10 @@ lifts at the first instant at which a child of that parent and role passes and n
 (a take wave that sends a child and then blocks the next is still one hold). While it is on, any
 fill or finished child on the account may free room, so the engine asks the parent to plan again
 (``waiting``).
+
+A hold is durable: ``state_of`` is saved with the parent (its ``algo_state``, by the algo
+runtime) and ``load`` gives it back after a restart, so a parent held before the restart is not
+reported held again when its first child after it is blocked too.
 """
 from __future__ import annotations
 
@@ -62,6 +66,21 @@ class RiskHolds:
             if hold.account == account:
                 waiting.append((key[0], key[1], hold.symbol))
         return waiting
+
+    def state_of(self, parent_id: str) -> dict[str, list]:
+        """The parent's holds, by role, as JSON-able lists (empty: none)."""
+        state = {}
+        for role in ChildRole:
+            hold = self._holds.get((parent_id, role))
+            if hold is not None:
+                state[role.value] = [hold.account, hold.symbol, hold.blocked_ns, hold.passed_ns]
+        return state
+
+    def load(self, parent_id: str, state: dict[str, list]) -> None:
+        """Restore what ``state_of`` saved for the parent."""
+        for role_value, (account, symbol, blocked_ns, passed_ns) in state.items():
+            self._holds[(parent_id, ChildRole(role_value))] = _Hold(
+                str(account), str(symbol), int(blocked_ns), None if passed_ns is None else int(passed_ns))
 
     def forget(self, parent_id: str) -> None:
         for role in ChildRole:

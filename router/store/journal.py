@@ -17,7 +17,7 @@ from .rows import RECORD_COLUMNS
 
 Row = dict[str, Any]
 UNCHECKED_CRC = -1                    # entries written before journal CRCs (migration 0003)
-PROJECTED_TABLES = ("parents", "children", "fills", "positions")
+PROJECTED_TABLES = ("parents", "children", "fills", "positions", "fill_marks", "parent_marks")
 
 
 def entry_crc(seq: int, ts_ns: int, kind: str, session: str | None, payload: str, state: str | None) -> int:

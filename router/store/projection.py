@@ -30,6 +30,8 @@ KEYS: dict[str, Callable[[Row], Any]] = {
     "children": lambda row: row["child_id"],
     "fills": lambda row: (row["venue"], row["exec_id"]),
     "positions": lambda row: (row["account"], row["parent_id"], row["symbol"]),
+    "fill_marks": lambda row: (row["venue"], row["exec_id"]),
+    "parent_marks": lambda row: row["order_id"],
 }
 TableWriter = Callable[[Connection, str, list[Row]], None]      # (connection, table, rows)
 

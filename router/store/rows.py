@@ -9,12 +9,13 @@ from typing import Any, Mapping
 
 from router.domain.commands import AlgoParams
 from router.domain.enums import ChildRole, Liquidity, OrdStatus, OrdType, PendingKind, Side, TimeInForce
-from router.domain.orders import ChildOrder, ChildStatus, Fill, ParentOrder, PendingChange
+from router.domain.orders import ChildOrder, ChildStatus, Fill, PackageLeg, ParentOrder, PendingChange
 
 import typing
 from enum import Enum
 
 from router.domain.events import CLIENT_REPORT_TYPES, ClientReport, JournalEntry
+from router.engine.marks import FillMark, ParentMark
 
 Row = dict[str, Any]
 
@@ -68,9 +69,13 @@ PARENT_COLUMNS = _PARENT_FIELDS
 CHILD_COLUMNS = _CHILD_FIELDS
 FILL_COLUMNS = _FILL_FIELDS
 POSITION_COLUMNS = ("account", "parent_id", "symbol", "qty", "avg_price", "multiplier", "realised_pnl", "fees")
+FILL_MARK_COLUMNS = tuple(f.name for f in fields(FillMark))
+PARENT_MARK_COLUMNS = tuple(f.name for f in fields(ParentMark))
 RECORD_COLUMNS = {"parents": PARENT_COLUMNS, "children": CHILD_COLUMNS, "fills": FILL_COLUMNS,
-                  "positions": POSITION_COLUMNS}
-_NESTED_PARENT_COLUMNS = ("pending", "cl_ord_ids", "algo_state")
+                  "positions": POSITION_COLUMNS, "fill_marks": FILL_MARK_COLUMNS,
+                  "parent_marks": PARENT_MARK_COLUMNS}
+_NESTED_PARENT_COLUMNS = ("pending", "cl_ord_ids", "algo_state", "legs")
+_LEG_FIELDS = tuple(f.name for f in fields(PackageLeg))
 
 _get_parent = attrgetter(*PARENT_COLUMNS)
 _get_child = attrgetter(*CHILD_COLUMNS)
@@ -90,6 +95,7 @@ def parent_record(parent: ParentOrder) -> list:
     values[_P["status"]] = parent.status._value_
     values[_P["algo"]] = _algo_json(parent.algo)
     values[_P["pending"]] = None if parent.pending is None else _pending_values(parent.pending)
+    values[_P["legs"]] = [[getattr(leg, name) for name in _LEG_FIELDS] for leg in parent.legs] or None
     return values
 
 
@@ -108,6 +114,24 @@ def fill_record(fill: Fill) -> list:
     values[_F["role"]] = fill.role._value_
     values[_F["side"]] = None if fill.side is None else fill.side._value_
     return values
+
+
+_get_fill_mark = attrgetter(*FILL_MARK_COLUMNS)
+_get_parent_mark = attrgetter(*PARENT_MARK_COLUMNS)
+
+
+def mark_records(marks: Any) -> tuple[list[list], list[list]]:
+    """The engine's TCA marks (router/engine/marks.py) as fill_marks and parent_marks records,
+    one per key, the last state winning."""
+    fill_marks: dict[tuple[str, str], FillMark] = {}
+    parent_marks: dict[str, ParentMark] = {}
+    for mark in marks:
+        if type(mark) is FillMark:
+            fill_marks[(mark.venue, mark.exec_id)] = mark
+        else:
+            parent_marks[mark.order_id] = mark
+    return ([list(_get_fill_mark(m)) for m in fill_marks.values()],
+            [list(_get_parent_mark(m)) for m in parent_marks.values()])
 
 
 def position_record(position: Any) -> list:
@@ -140,7 +164,15 @@ def parent_from_row(row: Mapping[str, Any]) -> ParentOrder:
         "pending": None if row["pending"] is None else _pending_from_json(row["pending"]),
         "cl_ord_ids": json.loads(row["cl_ord_ids"]),
         "algo_state": json.loads(row["algo_state"]), "closed": bool(row["closed"]),
+        "legs": _legs_from_json(row.get("legs")),
     })
+
+
+def _legs_from_json(text: str | None) -> tuple[PackageLeg, ...]:
+    if not text:
+        return ()
+    return tuple(PackageLeg(**{**dict(zip(_LEG_FIELDS, values)), "side": Side(values[2])})
+                 for values in json.loads(text))
 
 
 def child_to_row(child: ChildOrder) -> Row:

@@ -89,6 +89,7 @@ class ParentRow(Base):
     cl_ord_ids: Mapped[str] = mapped_column(Text)           # JSON list, the whole chain
     algo_state: Mapped[str] = mapped_column(Text)           # JSON: the algo's and the hedger's own state
     closed: Mapped[bool] = mapped_column(index=True)        # final report sent (a done parent may still hedge)
+    legs: Mapped[str | None] = mapped_column(Text)          # a package's legs as JSON (router/domain/orders.py)
 
 
 class ChildRow(Base):
@@ -149,9 +150,42 @@ class PositionRow(Base):
     symbol: Mapped[str] = mapped_column(primary_key=True)
     qty: Mapped[int]
     avg_price: Mapped[float]
-    multiplier: Mapped[int]
+    multiplier: Mapped[float]        # 100 an option, 1 a share, 0.001 a BTCUSDT lot
     realised_pnl: Mapped[float]
     fees: Mapped[float]
+
+
+class FillMarkRow(Base):
+    """The market at and after one fill, for TCA (router/engine/marks.py): the NBBO when the fill
+    was applied and the mid at each horizon after it (empty until then)."""
+    __tablename__ = "fill_marks"
+
+    venue: Mapped[str] = mapped_column(String(32), primary_key=True)
+    exec_id: Mapped[str] = mapped_column(primary_key=True)
+    parent_id: Mapped[str] = mapped_column(index=True)
+    symbol: Mapped[str]
+    ts_ns: Mapped[int] = mapped_column(BigInteger)
+    bid: Mapped[float | None]
+    ask: Mapped[float | None]
+    mid: Mapped[float | None]
+    mid_1s: Mapped[float | None]
+    mid_10s: Mapped[float | None]
+    mid_60s: Mapped[float | None]
+    mid_600s: Mapped[float | None]
+
+
+class ParentMarkRow(Base):
+    """A parent's time-weighted mid over its working life (qwap), for TCA; ``end_ns`` is empty
+    while it works (the sums are then those of its last fill)."""
+    __tablename__ = "parent_marks"
+
+    order_id: Mapped[str] = mapped_column(primary_key=True)
+    symbol: Mapped[str]
+    start_ns: Mapped[int] = mapped_column(BigInteger)
+    end_ns: Mapped[int | None] = mapped_column(BigInteger)
+    mid_seconds: Mapped[float]                  # the mid integrated over the time it was quoted
+    quoted_seconds: Mapped[float]
+    qwap: Mapped[float | None]
 
 
 class MetaRow(Base):
@@ -174,4 +208,6 @@ children = _table(ChildRow)
 fills = _table(FillRow)
 positions = _table(PositionRow)
 meta = _table(MetaRow)
+fill_marks = _table(FillMarkRow)
+parent_marks = _table(ParentMarkRow)
 quarantine = _table(QuarantineRow)

@@ -33,7 +33,8 @@ from .queries import (children_query, fetch, fills_query, last_journal_seq, pare
                       used_cl_ord_ids)
 from .projection import WATERMARK, InlineProjection, Pending, ProjectionProcess, write_pending
 from .rows import (child_from_row, child_record, fill_from_row, fill_record, journal_from_row, journal_to_row,
-                   parent_from_row, parent_record, position_record, report_from_record, report_record)
+                   mark_records, parent_from_row, parent_record, position_record, report_from_record,
+                   report_record)
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -64,6 +65,8 @@ class Store:
             "parents": _upsert(dialect_insert, schema.parents, batch_upserts),
             "children": _upsert(dialect_insert, schema.children, batch_upserts),
             "positions": _upsert(dialect_insert, schema.positions, batch_upserts),
+            "fill_marks": _upsert(dialect_insert, schema.fill_marks, batch_upserts),
+            "parent_marks": _upsert(dialect_insert, schema.parent_marks, batch_upserts),
             "meta": _upsert(dialect_insert, schema.meta, batch_upserts),
             # a replayed fill is the same fill: keep the first
             "fills": _batched(dialect_insert(schema.fills).on_conflict_do_nothing(
@@ -97,7 +100,7 @@ class Store:
     def commit_batch(self, journal: list[JournalEntry], parents: Iterable[ParentOrder] = (),
                      children: Iterable[ChildOrder] = (), fills: Iterable[Fill] = (),
                      meta: dict[str, str] | None = None, positions: Iterable[Any] = (),
-                     reports: Iterable[ClientReport] = ()) -> None:
+                     reports: Iterable[ClientReport] = (), marks: Iterable[Any] = ()) -> None:
         """Append one batch to the journal in one transaction, its state on the last entry; then
         hand the changed rows to the projection. Writes nothing if any part fails. Called by the
         one writer, the engine thread."""
@@ -109,6 +112,8 @@ class Store:
             "positions": [position_record(p) for p in
                           {(p.account, p.parent_id, p.symbol): p for p in positions}.values()],
         }
+        if marks:
+            tables["fill_marks"], tables["parent_marks"] = mark_records(marks)
         meta = meta or {}
         rows = [journal_to_row(entry) for entry in journal]
         state = encode_state(tables, meta, reports=[report_record(r.report if type(r) is ResentReport else r)
@@ -220,7 +225,8 @@ class Store:
     def replace_projection(self, folded: Pending) -> None:
         """Empty the projection tables and write ``folded`` into them, in one transaction."""
         with self.engine.begin() as connection:
-            for table in (schema.parents, schema.children, schema.fills, schema.positions, schema.meta):
+            for table in (schema.parents, schema.children, schema.fills, schema.positions, schema.fill_marks,
+                          schema.parent_marks, schema.meta):
                 connection.execute(delete(table))
             write_pending(connection, folded, self._write_table)
 

@@ -154,10 +154,21 @@ def test_unsupported_message_gets_business_message_reject(live_router):
         assert_router_still_trades(live_router, client)
 
 
-def test_multileg_is_validated_then_declined_with_business_reject(live_router):
+def test_a_multileg_order_without_side_is_legged_and_reported_per_leg_with_442_and_654(live_router):
+    c200, c205 = "AAPL  261218C00200000", "AAPL  261218C00205000"
+    live_router.quote("XCBO", c200, bids=[(5.00, 20)], asks=[(5.20, 20)])
+    live_router.quote("XCBO", c205, bids=[(3.00, 20)], asks=[(3.10, 20)])
     with live_router.client() as client:
-        client.send("AB", [(11, "ML1"), (54, "1"), (555, "2"), (600, "AAPL"), (624, "1"), (623, "1"),
-                           (600, "AAPL"), (624, "2"), (623, "1"), (60, fix_time()), (38, "5"), (40, "2"),
-                           (44, "0.5")])
-        reject = client.expect("j")
-        assert "multi-leg" in field(reject, 58)
+        # the reference's layout: no Side (54) on the package, the legs carry LegSide (624)
+        client.send("AB", [(11, "ML1"), (38, "2"), (40, "2"), (44, "2.2"), (60, fix_time()), (5094, "8"),
+                           (555, "2"), (600, c200), (654, "BUYLEG"), (624, "1"), (623, "1"),
+                           (600, c205), (654, "SELLLEG"), (624, "2"), (623, "1")])
+        messages = until_final(client, "ML1")
+    reports = [m for m in messages if field(m, 35) == "8"]
+    legs = [m for m in reports if field(m, 442) == "2"]
+    package = [m for m in reports if field(m, 442) == "3"]
+    assert field(package[0], 150) == "0" and field(package[0], 55) == "AAPL"
+    assert field(package[-1], 39) == "2" and field(package[-1], 14) == "2"
+    assert {field(m, 654) for m in legs} == {"BUYLEG", "SELLLEG"}
+    assert {(field(m, 55), field(m, 54)) for m in legs} == {(c200, "1"), (c205, "2")}
+    assert sum(int(field(m, 32)) for m in legs if field(m, 654) == "BUYLEG") == 2

@@ -136,6 +136,10 @@ def system(tmp_path):
             exchange.wait(10)
 
 
+# Two processes, a live simulated market and real sockets: on a starved CI machine the market can
+# move between the snapshot and the order, or a reconnect can outlast a timeout. A failure is run
+# again (twice at most, from a fresh exchange); a real defect fails all three runs.
+@pytest.mark.flaky(reruns=2)
 def test_fills_across_venues_a_replace_and_a_line_cut_with_recovery_over_fix_on_both_sides(system):
     server, wire, port, exchange_log = system
     venues = {v.name for v in load_settings().venues}

@@ -232,6 +232,67 @@ def test_the_churn_bounds_are_the_algo_s_settings():
     assert max(Counter(t // 1_000_000_000 for t in mine).values()) <= 2
 
 
+def _router_config_with(text_changes: dict[str, str]):
+    """config/router.toml as shipped, with some of its lines changed, parsed as the router does."""
+    import tomllib
+    from pathlib import Path
+
+    from router.config import RouterConfig
+    text = (Path(__file__).resolve().parents[2] / "config" / "router.toml").read_text()
+    for old, new in text_changes.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    raw = tomllib.loads(text)
+    raw["market"].pop("participants")       # a file name, resolved by load_router_config; not needed here
+    return RouterConfig.model_validate(raw)
+
+
+def test_the_shipped_config_gives_the_algo_its_alpha_making_section():
+    shipped = _router_config_with({}).algos.alpha_making
+    assert shipped == AlphaMakingSettings()           # the file states the defaults
+    h = Harness()
+    market(h)
+    maker(h, post=P.POST_FLASH)
+    assert h.engine.runtime.algos["P1"].settings == h.settings.router.algos.alpha_making
+
+
+def test_flash_ms_in_router_toml_sets_how_long_a_flash_lasts():
+    config = _router_config_with({"flash_ms = 500.0": "flash_ms = 2000.0"})
+    assert config.algos.alpha_making.flash_ms == 2000.0
+    h = Harness(algo_settings=config.algos)
+    market(h)
+    maker(h, post=P.POST_FLASH)
+    h.settle(0.6)                                  # the default flash (500 ms) would be over
+    assert [c.price for c in work(h)] == [pytest.approx(5.10)]
+    h.settle(1.5)
+    assert [c.price for c in work(h)] == [pytest.approx(4.85)]
+
+
+def test_min_rest_ms_in_router_toml_bounds_the_churn():
+    config = _router_config_with({"min_rest_ms = 50.0          # a child is not amended":
+                                  "min_rest_ms = 400.0          # a child is not amended"})
+    h = Harness(algo_settings=config.algos)
+    market(h)
+    seen = spy_replaces(h)
+    maker(h, limit=6.00, post=P.POST_WITH)
+    bid = 4.80
+    for step in range(200):
+        bid = round(bid + (0.10 if (step // 3) % 2 == 0 else -0.10), 2)
+        h.requote("XCBO", CALL, bids=[(bid, 10)], asks=[(5.50, 10)], settle=False)
+        h.settle(0.01)
+    mine = [t for t, cmd in seen if cmd.child_id.startswith("P1.")]
+    assert len(mine) >= 3
+    assert min(b - a for a, b in zip(mine, mine[1:])) >= 400_000_000
+
+
+def test_alpha_making_settings_refuse_bad_values_naming_the_field():
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="max_replaces_per_s"):
+        AlphaMakingSettings(max_replaces_per_s=0)
+    with pytest.raises(ValidationError, match="flash_msx"):
+        _router_config_with({"flash_ms = 500.0": "flash_msx = 500.0"})
+
+
 # ------------------------------------------------------------------------------- queue priority
 
 def _resting_at_the_bid(h: Harness) -> None:

@@ -266,8 +266,8 @@ def test_account_limits_are_enforced(h):
 
 
 def test_unavailable_algo_is_rejected_by_name(h):
-    h.new("V1", Side.BUY, 10, 4.00, order_handling=OrderHandling.FACILITATE)
-    assert "facilitation algo selected by the order's tags is not available yet" in h.reports("V1")[-1].text
+    h.new("V1", Side.BUY, 10, 4.00, order_handling=OrderHandling.MATRIX)
+    assert "handling_matrix algo selected by the order's tags is not available yet" in h.reports("V1")[-1].text
 
 
 def test_status_and_mass_cancel(h):

@@ -312,3 +312,50 @@ def test_a_time_weighted_vega_limit_holds_on_the_engine_too():
     [held] = held_reports(h, "B1")
     assert held.text == (f"held: child P1.1 of 10 would take account+expiration AAPL 2026-12-18 day time-weighted vega "
                          f"to ${10 * unit:,.2f}, above SRMaxExpDayWtVegaLn (5255) ${4.5 * unit:,.2f}; sent 4")
+
+
+# ---------------------------------------------------------------------------------------- a restart
+
+def _held_then_restarted(tmp_path):
+    """B1 held by MaxSymDayDDeltaLn after 3 of 10 (the acceptance test's order), then the router
+    stops and a new one restores the day from the store."""
+    from router.server import restore_from_store
+    from router.store.store import Store
+    url = f"sqlite:///{tmp_path / 'router.db'}"
+    store = Store(url)
+    store.migrate()
+    first = Harness(persistence=store)
+    market(first)
+    first.new("B1", Side.BUY, 10, 5.20, max_sym_day_ddelta_ln=3.5 * dollar_delta(first, CALL, 200.0))
+    first.settle(0.5)
+    assert len(held_reports(first, "B1")) == 1 and first.engine.parents["P1"].cum_qty == 3
+    assert store.load_working().parents[0].algo_state["risk_holds"]["W"][:2] == ["CLIENT1", CALL]
+    store.close()
+    store = Store(url)
+    second = Harness(persistence=store, start=first.now())
+    market(second)
+    second.engine.restore(restore_from_store(store))
+    return second, store
+
+
+def test_a_parent_held_before_a_restart_is_not_reported_held_again_after_it(tmp_path):
+    second, store = _held_then_restarted(tmp_path)
+    assert second.engine.children.holds.is_held("P1", ChildRole.WORK)
+    restarted = second.clock.now_ns()
+    for bid in (4.81, 4.82):                             # the sweep tries again: still blocked
+        second.requote("XCBO", CALL, bids=[(bid, 50)], asks=[(5.20, 50)])
+        second.settle(0.2)
+    blocked_after = [e for e in store.iter_journal() if e.kind == "child_blocked" and e.ts_ns > restarted]
+    assert blocked_after, "the restored parent must have tried, and been blocked, again"
+    assert held_reports(second, "B1") == []
+    assert second.engine.parents["P1"].cum_qty == 3
+    store.close()
+
+
+def test_a_restored_hold_still_lifts_when_room_frees_up(tmp_path):
+    second, store = _held_then_restarted(tmp_path)
+    underlier_at(second, 190.0)                          # the call's $delta falls: room for more
+    second.requote("XCBO", CALL, bids=[(4.80, 50)], asks=[(5.20, 50)])
+    second.settle(0.5)
+    assert second.engine.parents["P1"].cum_qty > 3
+    store.close()

@@ -90,13 +90,15 @@ def test_rebuild_finds_a_tampered_projection_and_restores_it(tmp_path):
     trade_a_little(h)
     report = rebuild(store, write=False)
     assert report.ok and report.tables["fills"].rows >= 3 and report.tables["positions"].rows >= 2, report
+    assert report.tables["fill_marks"].rows == report.tables["fills"].rows and report.tables["parent_marks"].rows
     with store.engine.begin() as connection:
         connection.execute(update(schema.parents).where(schema.parents.c.order_id == "P1").values(cum_qty=7))
         connection.execute(text("DELETE FROM fills WHERE venue = 'ARCO'"))
+        connection.execute(text("DELETE FROM fill_marks WHERE venue = 'ARCO'"))
     report = rebuild(store)
     assert not report.ok
     assert report.tables["parents"].differing == [("P1", "cum_qty")]
-    assert report.tables["fills"].missing and report.written
+    assert report.tables["fills"].missing and report.tables["fill_marks"].missing and report.written
     assert rebuild(store, write=False).ok                       # the rebuild wrote the journal's truth back
     assert store.parents()[0].cum_qty == 10
 

@@ -22,6 +22,7 @@ from router.domain.events import CancelChild, ReplaceChild, SubmitChild
 from router.market.securities import SecurityMaster
 
 from .market import SimMarket, build_sim_market
+from .replay_perpetual import prepare_replays
 from .wire import AuditReport, AuditRequest, FrameReader, Hello, Reconcile, WireError, decode, encode
 
 log = logging.getLogger(__name__)
@@ -190,12 +191,14 @@ def run_exchange(market_config: MarketConfig, venue_configs: list[VenueConfig], 
                  background: bool = True, ready: Callable[[int], None] = lambda port: None,
                  should_stop: Callable[[], bool] = lambda: False, watch_fds: tuple[int, ...] = ()) -> None:
     """Build the market on a live clock, listen, report the port to ``ready``, and serve until
-    ``should_stop`` (or a watched descriptor closes)."""
+    ``should_stop`` (or a watched descriptor closes). A venue with ``replay`` replays its capture
+    from the moment the exchange starts (venues/sim/replay_perpetual.py)."""
     clock = LiveClock()
+    market_config, venue_configs, replays = prepare_replays(clock, market_config, venue_configs)
     server = ExchangeServer(clock, port)
     server.watch_fds.extend(watch_fds)
     securities = SecurityMaster.from_chains(market_config.underliers, ns_to_datetime(clock.now_ns()).date())
-    market = build_sim_market(clock, securities, market_config, venue_configs, server.emit, server.emit)
+    market = build_sim_market(clock, securities, market_config, venue_configs, server.emit, server.emit, replays)
     if background:
         market.start()
     ready(server.port)

@@ -42,6 +42,7 @@ from venues.fix_protocol import (BEGIN_STRING, BID, CAPACITY_NAMES, OFFER, POST_
                                  side_of, split, tif_of)
 
 from .market import SimMarket, build_sim_market
+from .replay_perpetual import prepare_replays
 from .venue import UNKNOWN_ORDER, SimVenue, exec_token
 
 log = logging.getLogger(__name__)
@@ -404,9 +405,10 @@ def run_fix_exchange(market_config: MarketConfig, venue_configs: list[VenueConfi
     """Build the market on a live clock behind a FIX acceptor, report the port to ``ready``, and serve
     until ``should_stop`` (or a watched descriptor reaches end of file)."""
     clock = LiveClock()
+    market_config, venue_configs, replays = prepare_replays(clock, market_config, venue_configs)
     gateway = FixGateway(clock, [v.name for v in venue_configs])
     securities = SecurityMaster.from_chains(market_config.underliers, ns_to_datetime(clock.now_ns()).date())
-    market = build_sim_market(clock, securities, market_config, venue_configs, gateway.emit, gateway.emit)
+    market = build_sim_market(clock, securities, market_config, venue_configs, gateway.emit, gateway.emit, replays)
     gateway.attach(market)
     port = port or free_port(host)
     state_dir = Path(state_dir)

@@ -15,8 +15,11 @@ from router.market.securities import SecurityMaster
 from router.models.latency import LatencyProfile, VenueLatency, intervals_from_fix_log
 from venues.fees import FeeSchedule
 
+from .auction_responders import AuctionResponders
 from .background import BackgroundFlow
 from .crypto_market import CryptoFlow, build_crypto_flow, us_market_view
+from .replay import ReplayVenue
+from .replay_perpetual import PerpetualReplay
 from .venue import SimVenue
 
 
@@ -38,7 +41,7 @@ def venue_latency(venue_configs: list[VenueConfig], seed: int = 0,
 
 @dataclass
 class SimMarket:
-    venues: dict[str, SimVenue]
+    venues: dict[str, SimVenue | ReplayVenue]     # a venue with ``replay`` is a ReplayVenue on its capture
     background: BackgroundFlow
     crypto: CryptoFlow | None = None        # the crypto option venues' makers and marks (venues/sim/crypto_market.py)
 
@@ -56,16 +59,45 @@ class SimMarket:
 def build_venues(clock: Clock, securities: SecurityMaster, venue_configs: list[VenueConfig],
                  report_sink: Callable[[VenueReport], None],
                  book_sink: Callable[[BookUpdate | TradePrint], None],
-                 latency: VenueLatency | None = None) -> dict[str, SimVenue]:
+                 latency: VenueLatency | None = None, responder_seed: int | None = 0) -> dict[str, SimVenue]:
+    """The configured venues. With ``responder_seed`` (None: none), simulated market makers answer
+    auctions and package orders on the option venues (venues/sim/auction_responders.py); they stay
+    idle, drawing nothing, until the router starts an auction or rests a package."""
     fees = FeeSchedule.from_configs(venue_configs)
     latency = latency or venue_latency(venue_configs)
     tick_rules = {i.symbol: i.tick_rule for i in securities}
-    return {v.name: SimVenue(v.name, clock, fees, latency.expected_entry_ns(v.name),
-                             int(v.market_data_latency_ms * 1_000_000), report_sink, book_sink,
-                             symbols=listed_symbols(v, securities), allocation=v.allocation,
-                             min_allocation=v.min_allocation, self_match=v.self_match, latency=latency,
-                             tick_rules=tick_rules, max_order_qty=v.max_order_qty, **_crypto_venue_terms(v))
-            for v in venue_configs}
+    instruments = {i.symbol: i for i in securities}
+    venues = {v.name: SimVenue(v.name, clock, fees, latency.expected_entry_ns(v.name),
+                               int(v.market_data_latency_ms * 1_000_000), report_sink, book_sink,
+                               symbols=listed_symbols(v, securities), allocation=v.allocation,
+                               min_allocation=v.min_allocation, self_match=v.self_match, latency=latency,
+                               tick_rules=tick_rules, max_order_qty=v.max_order_qty, instruments=instruments,
+                               **_crypto_venue_terms(v))
+              for v in venue_configs}
+    wire_nbbo(list(venues.values()))
+    if responder_seed is not None:
+        AuctionResponders(clock, [venues[v.name] for v in venue_configs if v.kind == "option"], responder_seed)
+    return venues
+
+
+def wire_nbbo(venues: list[SimVenue]) -> None:
+    """Each venue's complex-order and auction checks use the NBBO over every venue on its price
+    grid that lists the symbol (the stock legs' NBBO comes from the equity venues)."""
+    for venue in venues:
+        peers = [v for v in venues if abs(v.price_tick - venue.price_tick) < 1e-12]
+        venue.nbbo_source = lambda symbol, peers=peers: _nbbo(peers, symbol)
+
+
+def _nbbo(venues: list[SimVenue], symbol: str) -> tuple[int | None, int | None]:
+    bids, asks = [], []
+    for venue in venues:
+        if venue.lists(symbol):
+            bid, ask = venue.own_bbo(symbol)
+            if bid is not None:
+                bids.append(bid)
+            if ask is not None:
+                asks.append(ask)
+    return max(bids, default=None), min(asks, default=None)
 
 
 def listed_symbols(venue: VenueConfig, securities: SecurityMaster) -> set[str]:
@@ -84,12 +116,37 @@ def _crypto_venue_terms(venue: VenueConfig) -> dict:
     return {}
 
 
+def replay_venues(clock: Clock, venue_configs: list[VenueConfig], replays: list[PerpetualReplay],
+                  report_sink: Callable[[VenueReport], None], book_sink: Callable[[BookUpdate | TradePrint], None],
+                  latency: VenueLatency) -> dict[str, ReplayVenue]:
+    """A ReplayVenue per prepared capture (venues/sim/replay_perpetual.py prepare_replays), with
+    its venue's fees, latency and market-data latency."""
+    fees = FeeSchedule.from_configs(venue_configs)
+    configs = {v.name: v for v in venue_configs}
+    return {r.venue: ReplayVenue(r.venue, clock, fees, r.events, latency.expected_entry_ns(r.venue),
+                                 int(configs[r.venue].market_data_latency_ms * 1_000_000), report_sink, book_sink,
+                                 symbol=r.symbol, latency=latency)
+            for r in replays}
+
+
 def build_sim_market(clock: Clock, securities: SecurityMaster, market: MarketConfig, venue_configs: list[VenueConfig],
                      report_sink: Callable[[VenueReport], None],
-                     book_sink: Callable[[BookUpdate | TradePrint], None]) -> SimMarket:
-    """The venues and their background flow, not yet started (``market.start()``)."""
-    venues = build_venues(clock, securities, venue_configs, report_sink, book_sink,
-                          venue_latency(venue_configs, seed=market.seed))
+                     book_sink: Callable[[BookUpdate | TradePrint], None],
+                     replays: list[PerpetualReplay] = ()) -> SimMarket:
+    """The venues and their background flow, not yet started (``market.start()``). A venue with
+    ``replay`` needs its capture in ``replays`` (prepare_replays, which also gives the market and
+    securities the capture's terms): it is then a ReplayVenue, and the crypto marks follow its mid."""
+    prepared = {r.venue for r in replays}
+    unprepared = [v.name for v in venue_configs if v.replay is not None and v.name not in prepared]
+    if unprepared:
+        raise ValueError(f"venues.{unprepared[0]}.replay is set but its capture was not prepared "
+                         f"(venues/sim/replay_perpetual.py prepare_replays)")
+    latency = venue_latency(venue_configs, seed=market.seed)
+    venues: dict = build_venues(clock, securities, [v for v in venue_configs if v.name not in prepared],
+                                report_sink, book_sink, latency, responder_seed=market.seed)
+    venues.update(replay_venues(clock, venue_configs, list(replays), report_sink, book_sink, latency))
+    venues = {v.name: venues[v.name] for v in venue_configs}         # the configured order
     background = BackgroundFlow(clock, *us_market_view(list(venues.values()), securities, market, venue_configs))
     return SimMarket(venues, background, build_crypto_flow(clock, venues, securities, market, venue_configs,
-                                                           mark_sink=book_sink))
+                                                           mark_sink=book_sink,
+                                                           spot_sources={r.symbol: venues[r.venue].mid for r in replays}))

@@ -33,7 +33,7 @@ emits what happened in between at its recorded time), which is what makes the re
 (bench/replay_speed.py). With a ``book_sink`` the venue stops after every recorded timestamp to
 publish the book and the tape.
 
-Constructing it (the lead wires it into router/app.py and config)::
+Constructing it (venues/sim/market.py ``replay_venues`` does it for a configured ``replay``)::
 
     events = binance_events("../shared/data/binance_usdm_btcusdt_20240808.gz")
     venue = ReplayVenue(BINANCE_PERP_VENUE, clock, fees, events, latency_ns=2_000_000,

@@ -1,14 +1,17 @@
 """The recorded Binance USD-M capture as the crypto options' perpetual venue (``[venues.BNPF]
 replay = "PATH"``, or ``--replay-perpetual PATH``): the venue is a ReplayVenue (replay.py) on the
 capture, the router's books get its replayed book, and the hedger's children fill in it through
-the queue model.
+the queue model. It runs in the router's process (router/app.py) or in `router exchange`
+(venues/sim/market.py build_sim_market, native or FIX); a router on an exchange still calls
+``prepare_replays`` for the capture's terms, so its lot size and fees match the exchange's.
 
 Our definitions:
 - Time. A simulated clock not yet at the capture's first event is advanced to it, so simulated
   time starts there and the chain is listed relative to the capture's date (the weeklies and
   monthlies after 2024-08-08, still in the future). A clock already past it (the live clock of
   `router serve` and `router demo`) plays the capture from now: every recorded time is shifted
-  by the same offset, so the recorded gaps are kept.
+  by the same offset, so the recorded gaps are kept. After the capture's last event the book
+  stays as the recording left it (no new events: a 30 s capture is a 30 s market).
 - The underlier takes the capture's terms: its ``spot`` (where the strikes are centred) is the
   capture's first mid, its ``lot_size`` the capture's quantity step (0.001 BTC), and the venue's
   ``pct_of_notional`` fee is per lot (``contract_size`` x the lot), so fees stay a percent of the
@@ -40,12 +43,17 @@ def load_capture(path: str | Path, max_events: int | None = None) -> ReplayEvent
     """The capture's events; ReplayFileError naming the file when it is missing, unreadable,
     not a Binance capture, or holds no book."""
     file = resolve_capture(path)
-    if not file.is_file():
+    if not file.exists():
         raise ReplayFileError(f"replay capture {file}: no such file")
+    if not file.is_file():
+        raise ReplayFileError(f"replay capture {file}: not a file")
     try:
         events = binance_events(file, max_events=max_events)
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, EOFError) as exc:                   # unreadable, or a .gz that is not gzip
         raise ReplayFileError(f"replay capture {file}: cannot be read: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:     # readable, but not the recorder's lines
+        raise ReplayFileError(f"replay capture {file}: not a Binance USD-M capture "
+                              f"(lines of '<receive ns> <json message>'): {exc}") from None
     if not len(events) or not (events.kind <= 1).any():
         raise ReplayFileError(f"replay capture {file}: holds no depth snapshot or diff, so no book")
     return events

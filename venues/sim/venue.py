@@ -16,6 +16,10 @@ reason: a symbol it does not list, a price off the instrument's tick grid (``tic
 quantity above its maximum order size (``max_order_qty``), a post-only order that would take,
 an FOK that cannot fill in full.
 
+Packages and auctions (venues/sim/venue_complex.py): a complex order book per venue
+(SubmitPackage; complex_book.py) and a price-improvement auction (StartAuction; auction.py),
+through the same latency; their reports are described in venues/base.py.
+
 Self-match prevention: the router's own children never trade against each other. With
 ``self_match="cancel_resting"`` (the default) the resting child is canceled (ChildCanceled, its
 reason naming self-match prevention) and the incoming child goes on; with ``"cancel_incoming"``
@@ -32,12 +36,16 @@ from router.domain.enums import Liquidity, Side, TimeInForce
 from router.domain.instruments import TickRule
 from router.domain.events import (BookLevel, BookUpdate, CancelChild, ChildAccepted, ChildCanceled,
                                   ChildCancelRejected, ChildRejected, ChildReplaced,
-                                  ChildReplaceRejected, ReplaceChild, SubmitChild, TradePrint, VenueReport)
+                                  ChildReplaceRejected, ComplexBookUpdate, ReplaceChild, SubmitChild, TradePrint,
+                                  VenueReport)
+from router.domain.instruments import Instrument
 from venues.fees import FeeSchedule
 
+from .auction import AuctionRules
 from .counter import UNKNOWN_ORDER, CounterChild, VenueCounter, exec_token  # noqa: F401  (re-exported)
 from .matching import (PRICE_TIME, STP_CANCEL_RESTING, BookError, OrderBook, SubmitResult,
                        from_ticks, to_ticks)
+from .venue_complex import NO_AUCTION_CHANGES, ComplexCounter
 
 PRICE_TICK = 0.01      # book granularity; each instrument's own tick rule is enforced by the router
 ROUTER = "router"
@@ -46,19 +54,30 @@ SELF_MATCH_RESTING = "self-match prevention: canceled resting order against inco
 SELF_MATCH_INCOMING = "self-match prevention: incoming child canceled against resting child {}"
 
 
-class SimVenue(VenueCounter):
+class SimVenue(ComplexCounter, VenueCounter):
     def __init__(self, name: str, clock: Clock, fees: FeeSchedule, latency_ns: int, md_latency_ns: int,
                  report_sink: Callable[[VenueReport], None], book_sink: Callable[[BookUpdate | TradePrint], None],
                  symbols: Collection[str] | None = None, allocation: str = PRICE_TIME, min_allocation: int = 1,
                  self_match: str = STP_CANCEL_RESTING, latency: VenueLatency | None = None,
                  tick_rules: Mapping[str, TickRule] | None = None, max_order_qty: int | None = None,
-                 price_tick: float = PRICE_TICK, fee_underlier_price: float | None = None) -> None:
+                 price_tick: float = PRICE_TICK, fee_underlier_price: float | None = None,
+                 instruments: Mapping[str, Instrument] | None = None, cob_tick: float | None = None,
+                 allow_cross_underlier: bool = False, auction_rules: AuctionRules | None = None,
+                 package_sink: Callable[[ComplexBookUpdate], None] | None = None) -> None:
         """``latency``: the shared latency model (router/models/latency.py) to draw each command's
         arrival and each reply's return from; without it both take ``latency_ns``. ``tick_rules``:
         each symbol's price grid (unnamed symbols: only the book's cent grid). ``price_tick``: the
         book's granularity (0.0001 on a crypto option venue quoting BTC premiums).
         ``fee_underlier_price``: a crypto option venue's underlier price in the premium's currency,
-        for the percent-of-underlying fee (1.0: premium and fee both in BTC, per BTC of underlying)."""
+        for the percent-of-underlying fee (1.0: premium and fee both in BTC, per BTC of underlying).
+        The complex order book and auctions (venues/sim/venue_complex.py): ``instruments`` tells
+        option legs from stock legs and their underliers (without it, OSI symbols are options and
+        others stocks); ``cob_tick`` the net-price grid (default the book tick, Cboe's $0.01);
+        ``allow_cross_underlier`` lets a package's legs be on different underliers;
+        ``auction_rules`` the exposure period, minimum size and guarantees; ``package_sink``
+        receives ComplexBookUpdate. ``nbbo_source`` (set after construction by the market
+        builder) gives the NBBO in book ticks the leg-price and auction checks use; by default the
+        venue's own best prices."""
         self._open_counter(name, clock, fees, latency_ns, latency, report_sink, fee_underlier_price)
         self.allocation = allocation
         self.min_allocation = min_allocation
@@ -72,6 +91,7 @@ class SimVenue(VenueCounter):
         self.price_tick = price_tick
         self._books: dict[str, OrderBook] = {}
         self._publish_pending: set[str] = set()
+        self._open_complex(instruments, cob_tick, allow_cross_underlier, auction_rules, package_sink)
 
     def lists(self, symbol: str) -> bool:
         return self._symbols is None or symbol in self._symbols
@@ -146,6 +166,12 @@ class SimVenue(VenueCounter):
         self._end(child, ChildRejected(order.child_id, self.name, reason))
 
     def _arrive_replace(self, order: ReplaceChild) -> None:
+        if order.child_id in self._packages:
+            self._arrive_package_replace(order)
+            return
+        if order.child_id in self._auction_children:
+            self._reply(ChildReplaceRejected(order.child_id, self.name, NO_AUCTION_CHANGES))
+            return
         child = self._replaceable(order)
         if child is None:
             return
@@ -173,6 +199,12 @@ class SimVenue(VenueCounter):
         self._publish(child.symbol)
 
     def _arrive_cancel(self, order: CancelChild) -> None:
+        if order.child_id in self._packages:
+            self._arrive_package_cancel(order)
+            return
+        if order.child_id in self._auction_children:
+            self._reply(ChildCancelRejected(order.child_id, self.name, NO_AUCTION_CHANGES))
+            return
         child = self._resting(order.child_id)
         if child is None:
             self._reply(ChildCancelRejected(order.child_id, self.name, UNKNOWN_ORDER))
@@ -181,7 +213,9 @@ class SimVenue(VenueCounter):
         self._end(child, ChildCanceled(order.child_id, self.name, "canceled on request"))
         self._publish(child.symbol)
 
-    def _resting_terms(self, child_id: str, child: CounterChild) -> tuple[int, float]:
+    def _resting_terms(self, child_id: str, child: CounterChild) -> tuple[int, float] | None:
+        if child_id in self._packages:
+            return self._package_terms(child_id)
         view = self.book(child.symbol).order(child_id)
         return view.leaves, from_ticks(view.price_ticks, self.price_tick)
 
