@@ -179,7 +179,8 @@ class NotionalFees:
 
 
 def binance_usdm_perpetual(venue: str = "BNPF") -> NotionalFees:
-    return NotionalFees(venue, 0.02, 0.05, 1.0)
+    """Binance USD-M VIP 0, per 0.001-BTC lot (BTCUSDT's quantity step)."""
+    return NotionalFees(venue, 0.02, 0.05, 0.001)
 
 
 def _capacity(capacity, default: str) -> str:

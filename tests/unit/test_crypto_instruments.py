@@ -149,9 +149,10 @@ def test_okx_fee_maker_taker_and_its_seven_percent_cap(settings):
 def test_perpetual_fee_is_a_percent_of_notional(settings):
     fees = FeeSchedule.from_configs(settings.venues)
     assert fees.model("BNPF").model == "pct_of_notional"
-    # Binance USD-M VIP 0: taker 0.05%, maker 0.02% of notional; 1 BTC at 60000 USDT
-    assert fees.fee("BNPF", 1, Liquidity.REMOVED, price=60000.0) == pytest.approx(30.0)
-    assert fees.fee("BNPF", 2, Liquidity.ADDED, price=60000.0) == pytest.approx(24.0)
+    # Binance USD-M VIP 0: taker 0.05%, maker 0.02% of notional, per 0.001-BTC lot at 60000 USDT:
+    # 1,000 lots (1 BTC) pay 30 USDT taking, 2,000 lots 24 USDT making
+    assert fees.fee("BNPF", 1000, Liquidity.REMOVED, price=60000.0) == pytest.approx(30.0)
+    assert fees.fee("BNPF", 2000, Liquidity.ADDED, price=60000.0) == pytest.approx(24.0)
     assert fees.model("BNPF") == binance_usdm_perpetual("BNPF")        # config and preset agree
 
 
@@ -176,7 +177,7 @@ def test_router_instruments_lists_the_crypto_chain_beside_the_us_one(settings):
         _, expiry, _, _ = parse_deribit(symbol)
         assert expiry.weekday() == 4
         assert (venues, tick, multiplier, currency) == ("DRBT,OKXO", "0.0001/0.0005@0.005", "1", "BTC")
-    assert ["BTCUSDT", "perpetual", "BTCUSDT", "BNPF", "0.1", "1", "USD"] in rows
+    assert ["BTCUSDT", "perpetual", "BTCUSDT", "BNPF", "0.1", "0.001", "USD"] in rows   # 0.001-BTC lots
     us_call = next(r for r in rows if r[0] == "AAPL  261218C00200000")
     us_option_venues = {v.name for v in settings.venues if v.kind == "option" and v.market == "us_equity_options"}
     assert set(us_call[3].split(",")) == us_option_venues and us_call[4:] == ["0.01/0.05@3", "100", "USD"]

@@ -139,7 +139,7 @@ def test_a_perpetual_fill_pays_the_percent_of_notional():
     h = Harness(background=True)
     h.settle(1)
     fill = fill_against_the_ask(h, "BNPF", "BTCUSDT", "H1")
-    assert fill.fee == pytest.approx(0.0005 * fill.price)       # 0.05% taker, in USDT
+    assert fill.fee == pytest.approx(0.0005 * fill.price * 0.001, abs=1e-6)   # 0.05% taker of one 0.001-BTC lot, USDT
 
 
 def test_the_crypto_market_is_seeded_and_leaves_the_us_market_as_it_was():

@@ -306,9 +306,9 @@ def test_without_replay_the_perpetual_is_the_simulated_one():
     h.settle(1.0)
     perp = h.system.securities.get(PERP)
     assert isinstance(h.venues[VENUE], SimVenue)
-    assert perp.lot_size == 1.0 and perp.multiplier == 1
+    assert perp.lot_size == 0.001 and perp.multiplier == 0.001       # Binance's step, replayed or not
     assert h.system.crypto.perp_venues == [h.venues[VENUE]]
     configured = next(u for u in h.settings.router.market.underliers if u.symbol == PERP)
-    assert configured.spot == 90000.0 and configured.lot_size == 1.0
+    assert configured.spot == 90000.0 and configured.lot_size == 0.001
     assert 80000 < h.system.crypto.spot[PERP] < 100000
     assert h.venues[VENUE].book(PERP).best_bid() is not None       # the simulated maker quotes it

@@ -14,7 +14,7 @@ Our definitions:
   stays as the recording left it (no new events: a 30 s capture is a 30 s market).
 - The underlier takes the capture's terms: its ``spot`` (where the strikes are centred) is the
   capture's first mid, its ``lot_size`` the capture's quantity step (0.001 BTC), and the venue's
-  ``pct_of_notional`` fee is per lot (``contract_size`` x the lot), so fees stay a percent of the
+  ``pct_of_notional`` fee is per lot (``contract_size`` = the lot), so fees stay a percent of the
   USDT notional.
 """
 from __future__ import annotations
@@ -103,7 +103,7 @@ def prepare_replays(clock: Clock, market: MarketConfig, venue_configs: list[Venu
         underliers[underliers.index(und)] = und.model_copy(update={"spot": first_mid(events),
                                                                     "lot_size": events.qty_step})
         if isinstance(venue.fees, NotionalFees):
-            fees = venue.fees.model_copy(update={"contract_size": venue.fees.contract_size * events.qty_step})
+            fees = venue.fees.model_copy(update={"contract_size": events.qty_step})
             configs[i] = venue.model_copy(update={"fees": fees})
         if isinstance(clock, SimClock) and clock.now_ns() < int(events.ts[0]):
             clock.advance_to(int(events.ts[0]))
