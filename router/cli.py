@@ -204,7 +204,8 @@ def client(side, qty, symbol, limit, algo, limit_type, post, ref_delta, vol_limi
 
 
 @main.command(help="Run everything in one process and send a scripted set of sweep, tied (volatility) and "
-                   "auto-hedged orders over FIX.")
+                   "auto-hedged orders, two packages (a vertical legged, then sought on the complex order books) "
+                   "and a facilitation auction over FIX.")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo keeps its store and FIX logs (default: a fresh temporary directory).")
 @click.option("--replay-perpetual", "replay_perpetual", metavar="PATH",
@@ -259,14 +260,48 @@ def replay(config_path: Path, log: Path, golden: Path | None, client_comp_id: st
     click.echo(f"replay matches {golden} ({len(lines)} messages)")
 
 
+@main.command(help="Backtest execution quality: the same seeded parent flow worked by the naive limit-order "
+                   "practice and by each algo (sweep, volatility PostWith, alpha taking, alpha making, alpha "
+                   "taking+making) on the simulated markets with informed takers on; prints cost per contract "
+                   "against the arrival mid (fees included), fill rate and markouts with 95% bootstrap intervals.")
+@click.option("--parents", type=int, default=300, show_default=True, help="Parents over all markets.")
+@click.option("--seed", type=int, default=7, show_default=True, help="The market's and the flow's seed.")
+@click.option("--market", type=click.Choice(["us", "crypto", "both"]), default="both", show_default=True,
+              help="us: the US equity options; crypto: the BTC options (perpetual replayed from the Binance "
+                   "capture when ../shared/data has it).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write an HTML page with the tables and PNG plots into this directory.")
+@click.pass_obj
+def backtest(config_path: Path, parents: int, seed: int, market: str, report_dir: Path | None) -> None:
+    from rich.progress import Progress
+
+    from router.backtest.report import quality_table, summary_text, write_report
+    from router.backtest.suite import MARKETS, BacktestConfig, run_backtest
+    from router.tca.report import rich_table
+
+    if parents < 1:
+        raise click.BadParameter(f"must be at least 1, not {parents}", param_hint="--parents")
+    config = BacktestConfig(parents=parents, seed=seed, markets=MARKETS[market])
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("simulating", total=config.simulated_seconds())
+        outcome = run_backtest(load_settings(config_path), config, lambda s: progress.advance(task, s))
+    console.print(rich_table(quality_table(outcome.rows)))
+    console.print(summary_text(outcome), highlight=False)
+    if report_dir is not None:
+        console.print(f"report: {write_report(outcome, report_dir)}", highlight=False)
+    click.echo(outcome.verdict.line())
+
+
 def _register_store_commands() -> None:
     from router.models.cli import models
+    from router.pnl.cli import pnl
     from router.store.cli import store
     from router.tca.cli import tca
 
     main.add_command(store)
     main.add_command(models)
     main.add_command(tca)
+    main.add_command(pnl)
 
 
 _register_store_commands()

@@ -1,4 +1,8 @@
-"""`router demo`: the whole router in one process, driven by a scripted FIX client over TCP."""
+"""`router demo`: the whole router in one process, driven by a scripted FIX client over TCP.
+
+Scenes 1-9 are single-leg orders (sweeps, a replace, a cancel, rejects, a tied order following
+the underlier, an auto-hedged fill); 10-11 are packages (NewOrderMultileg, a 200/205 call
+vertical) legged and then sought on the complex order books; 12 is a facilitation auction."""
 from __future__ import annotations
 
 import math
@@ -24,6 +28,11 @@ TIED = [(5094, "1"), (5096, "4"), (5098, "3")]
 CALL = "AAPL  261218C00200000"
 PUT = "AAPL  261218P00195000"
 SPY = "SPY   261218C00600000"
+C205 = "AAPL  261218C00205000"
+# the vertical's legs: (symbol, LegSide 624, LegRefID 654)
+VERTICAL = ((CALL, "1", "BUY200"), (C205, "2", "SELL205"))
+LEGGER, SEEKER, FACILITATE = "8", "9", "6"          # SROrderHandling (5094)
+SEEK_WAIT_S = 1.5
 
 
 def _free_port() -> int:
@@ -146,6 +155,9 @@ def _run_script(s: _Script) -> None:
 
     _tied_reprice(s)
     _hedged_fill(s)
+    _legged_package(s)
+    _sought_package(s)
+    _facilitation(s)
 
 
 TIED_DELTA = 0.55
@@ -213,6 +225,95 @@ def _hedged_fill(s: _Script) -> None:
                     highlight=False)
 
 
+def _package_fields(cl_ord_id: str, qty: int, price: float, handling: str) -> list[tuple[int, str]]:
+    """A NewOrderMultileg (AB) as the SpiderRock reference lays it out: no Side (54), the legs
+    carry theirs (624) with their ratios (623) and LegRefIDs (654)."""
+    fields = [(11, cl_ord_id), (38, str(qty)), (40, "2"), (44, f"{price:.2f}"), (60, fix_time()),
+              (5094, handling), (555, str(len(VERTICAL)))]
+    for symbol, side, ref in VERTICAL:
+        fields += [(600, symbol), (654, ref), (624, side), (623, "1")]
+    return fields
+
+
+def _package_done(cl_ord_id: str):
+    """The package's own final report (442=3), not a leg's (442=2) that says the leg is filled."""
+    return lambda m: m.get(11) == cl_ord_id.encode() and m.get(442) != b"2" and is_final_report(m)
+
+
+def _print_package_reports(s: _Script, messages: list) -> None:
+    for message in messages:
+        get = lambda tag, message=message: (message.get(tag) or b"").decode()
+        if get(35) != "8":
+            s.console.print(f"    {get(35)} {get(11)} ({get(58)})", highlight=False)
+            continue
+        status = {"0": "New", "1": "Partial", "2": "Filled", "4": "Canceled", "6": "PendCxl", "8": "Rejected"}.get(
+            get(39), get(39))
+        fill = f" {get(32)}@{get(31)}{' on ' + get(30) if get(30) else ''}" if get(32) not in ("", "0") else ""
+        if get(442) == "2":         # a leg's report: LegRefID, side and symbol, its legging risk in the Text
+            what = f"leg {get(654):<7} {'buy' if get(54) == '1' else 'sell'} {get(55).strip()}"
+        else:
+            what = f"package {status:<8} cum {get(14):>2}"
+        text = f"  ({get(58)})" if get(58) else ""
+        s.console.print(f"    8 {get(11):<4} 442={get(442) or '-'} {what}{fill}{text}", highlight=False)
+
+
+def _vertical_quotes(s: _Script):
+    return s.nbbo(CALL), s.nbbo(C205)
+
+
+def _legged_package(s: _Script) -> None:
+    """10: a marketable vertical (5094=8 Legger): each leg trades in its own book, reported per leg."""
+    low, high = _vertical_quotes(s)
+    if None in (low.ask, high.bid):
+        s.console.print("[bold]10. package (Legger)[/bold]: no two-sided quotes on the vertical's legs; skipped")
+        return
+    price = _tick_up(low.ask - high.bid)
+    s.console.print(f"[bold]10. a package, NewOrderMultileg (AB) without Side, 5094=8 Legger: buy 3 200/205 call "
+                    f"verticals @ {price:.2f} (the legs' far sides): leg reports 442=2 with LegRefID 654, the "
+                    f"package's 442=3[/bold]", highlight=False)
+    s.client.send("AB", _package_fields("D10", 3, price, LEGGER))
+    _print_package_reports(s, s.client.until(_package_done("D10"), timeout=3.0))
+
+
+def _sought_package(s: _Script) -> None:
+    """11: the same vertical at its mid (5094=9 Seeker) rests on up to 3 complex order books; the
+    simulated market makers answer a resting package on a COB about half the time."""
+    low, high = _vertical_quotes(s)
+    if None in (low.mid, high.mid):
+        s.console.print("[bold]11. package (Seeker)[/bold]: no two-sided quotes on the vertical's legs; skipped")
+        return
+    # below the legs' far sides (where it would trade at once against the implied market)
+    price = min(_tick_up(low.mid - high.mid), _tick_up(low.ask - high.bid) - 0.05)
+    s.console.print(f"[bold]11. the vertical near its mid, 5094=9 Seeker @ {price:.2f}: it rests on the complex "
+                    f"order books and trades where a market maker answers it[/bold]", highlight=False)
+    s.client.send("AB", _package_fields("D11", 5, price, SEEKER))
+    messages = s.client.until(_package_done("D11"), timeout=SEEK_WAIT_S)
+    _print_package_reports(s, messages)
+    if messages and _package_done("D11")(messages[-1]):
+        return
+    s.console.print(f"    no complex-book response filled it in {SEEK_WAIT_S:g}s: the package still rests on the "
+                    f"COBs (a Seeker leaves it there); canceled", highlight=False)
+    s.client.send("F", [(11, "D11C"), (41, "D11"), (55, CALL.split()[0]), (54, "1"), (60, fix_time())])
+    _print_package_reports(s, s.client.until(_package_done("D11C"), timeout=2.0))
+
+
+def _facilitation(s: _Script) -> None:
+    """12: a client buy crossed with the firm's contra in a price-improvement auction (5094=6)."""
+    call = s.nbbo(CALL)
+    if call.ask is None:
+        s.console.print("[bold]12. facilitation[/bold]: no offer on the call; skipped")
+        return
+    messages = s.send("12. a facilitation (5094=6): the client's buy and the firm's contra go into a price-"
+                      "improvement auction (Cboe AIM style); the auction's report is the Text of the order's last "
+                      "report", "D12", "1", 20, CALL, call.ask, algo=[(5094, FACILITATE)], timeout=3.0)
+    # a filled client order gets the auction's report in a DoneForDay (150=3) right after its final fill
+    auctioned = lambda m: m.get(11) == b"D12" and b"auction" in (m.get(58) or b"")
+    if not any(auctioned(m) for m in messages):
+        messages = messages + s.client.until(auctioned, timeout=1.0)
+    text = next((m.get(58).decode() for m in reversed(messages) if auctioned(m)), None)
+    s.console.print(f"    auction report: {text}" if text else "    (no auction report)", highlight=False)
+
+
 def _print_blotter(server: RouterServer, console: Console) -> None:
     store = server.store
     parents = store.parents()
@@ -237,8 +338,9 @@ def _print_blotter(server: RouterServer, console: Console) -> None:
             row[2] += child.cum_qty
         for fill in fills:
             per_venue[fill.venue][3] += fill.fee
+        own = {parent.symbol, *(leg.symbol for leg in parent.legs or ())}       # a package's legs are not hedges
         hedge = ", ".join(f"{qty:+d} {symbol} @ {avg:.4f}" for parent_id, symbol, qty, avg in held
-                          if parent_id == parent.order_id and symbol != parent.symbol)
+                          if parent_id == parent.order_id and symbol not in own)
         table.add_row(parent.order_id, parent.cl_ord_id, "buy" if parent.side.is_buy else "sell", parent.symbol,
                       str(parent.qty), parent.status.name.lower(), str(parent.cum_qty),
                       f"{parent.avg_px:.4f}" if parent.cum_qty else "", str(len(children)), f"{parent.fees:.2f}",

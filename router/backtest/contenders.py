@@ -28,7 +28,7 @@ PROTECT = 0.20          # the protective limit: 20% of the arrival mid beyond th
 @dataclass(frozen=True, slots=True)
 class Tuning:
     take_probability: float = 0.20      # 5136
-    make_probability: float = 0.50      # 5138
+    make_probability: float = 0.30      # 5138
 
 
 CONTENDERS = ("naive", "sweep", "volatility", "alpha_taking", "alpha_making", "alpha_taking+making")

@@ -8,8 +8,8 @@ Per parent (in $, for the whole parent; metrics.py divides by contracts):
 - the end charge, our rule for what is left when the order's duration ends: the naive practice's
   last resort, crossing the spread: side x (far touch then - arrival mid) x multiplier + the
   cheapest listed venue's taker fee, per unfilled contract, at the top of the book (no depth walked);
-- markouts of each fill at 1/10/60 s: side x (mid then - fill price) x multiplier (positive = the
-  market moved our way after the fill).
+- markouts of each fill at 1/10/60 s: side x (mid then - mid at the fill) x multiplier, as
+  router/tca defines them (positive = the market moved our way; negative = adverse selection).
 A coin-quoted (BTC) option's amounts are turned into $ at the underlier's mid at arrival.
 """
 from __future__ import annotations
@@ -185,18 +185,21 @@ class Backtest:
         result.fill_cost += sign * (price - result.arrival_mid) * qty * result.dollars_per_point + fee
         if report.liquidity is Liquidity.ADDED:
             result.passive_qty += qty
+        mid = self.engine.books.nbbo(result.spec.symbol).mid
+        if mid is None:
+            return
         for horizon in HORIZONS_S:
             self.clock.call_later(horizon * NANOS_PER_SECOND,
-                                  lambda h=horizon: self._mark(result, h, sign, qty, price))
+                                  lambda h=horizon: self._mark(result, h, sign, qty, mid))
 
     def _multiplier(self, result: ParentResult) -> float:
         return self.system.securities.get(result.spec.symbol).multiplier
 
-    def _mark(self, result: ParentResult, horizon: int, sign: float, qty: int, price: float) -> None:
+    def _mark(self, result: ParentResult, horizon: int, sign: float, qty: int, mid_at_fill: float) -> None:
         mid = self.engine.books.nbbo(result.spec.symbol).mid
         if mid is None:
             return
-        result.markout[horizon] = result.markout.get(horizon, 0.0) + sign * (mid - price) * qty * \
+        result.markout[horizon] = result.markout.get(horizon, 0.0) + sign * (mid - mid_at_fill) * qty * \
             result.dollars_per_point
         result.markout_qty[horizon] = result.markout_qty.get(horizon, 0) + qty
 

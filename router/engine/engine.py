@@ -322,6 +322,7 @@ class Engine:
 
     def _package_leg_filled(self, parent, child: ChildOrder, report) -> None:
         fill = self.accounting.apply_package_leg(parent, child, report)
+        self.marks.on_fill(fill)
         self.runtime.option_filled(parent, fill)
         self.runtime.child_filled(child, fill)
         self.lifecycle.settle(parent)

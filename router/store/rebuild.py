@@ -7,18 +7,22 @@ add up to under average-cost accounting (router/positions.py).
 """
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from router.domain.enums import Side
+from router.domain.orders import package_scale
 from router.positions import PositionLedger
 
 from .journal import find_damage
 from .projection import KEYS, WATERMARK, Pending
-from .rows import record_to_row
+from .rows import legs_from_json, record_to_row
 from .store import Store
+
+FIRM_ACCOUNT = "FIRM"          # router/engine/accounting.py FillAccounting.firm_account
 
 _TABLES = tuple(KEYS)
 
@@ -107,24 +111,45 @@ def _first_difference(expected: dict, stored: dict) -> str | None:
 
 
 def _check_fills(folded: Pending) -> list[str]:
+    """A WORK fill moves its parent's CumQty; a package (legs) counts complete packages (its legs'
+    LEG fills over their ratios); a PACKAGE child's CumQty counts package units, its fills are its
+    legs' (ratios summed per unit)."""
     problems: list[str] = []
     fills = list(folded.tables["fills"].values())
     by_child: dict[str, int] = defaultdict(int)
     by_parent: dict[str, int] = defaultdict(int)
+    by_leg: dict[tuple[str, str], int] = defaultdict(int)
     for fill in fills:
         by_child[fill["child_id"]] += fill["qty"]
         if fill["role"] == "W":
             by_parent[fill["parent_id"]] += fill["qty"]
+        elif fill["role"] in ("L", "K"):
+            by_leg[(fill["parent_id"], fill["symbol"])] += fill["qty"]
+    legs_of = {p["order_id"]: _legs(p.get("legs")) for p in folded.tables["parents"].values()}
     for child in folded.tables["children"].values():
-        if child["cum_qty"] != by_child.get(child["child_id"], 0):
-            problems.append(f"child {child['child_id']}: CumQty {child['cum_qty']} but its fills sum to "
-                            f"{by_child.get(child['child_id'], 0)}")
+        filled = by_child.get(child["child_id"], 0)
+        if child["role"] == "K":
+            legs = legs_of.get(child["parent_id"], ())
+            per_unit = sum(leg.ratio for leg in legs) // package_scale(legs) if legs else 1   # a unit of the reduced package
+            filled, rest = divmod(filled, per_unit)
+            filled = filled if rest == 0 else f"{by_child[child['child_id']]} leg contracts"
+        if child["cum_qty"] != filled:
+            problems.append(f"child {child['child_id']}: CumQty {child['cum_qty']} but its fills sum to {filled}")
     for parent in folded.tables["parents"].values():
-        if parent["cum_qty"] != by_parent.get(parent["order_id"], 0):
-            problems.append(f"parent {parent['order_id']}: CumQty {parent['cum_qty']} but its fills sum to "
-                            f"{by_parent.get(parent['order_id'], 0)}")
+        legs = legs_of[parent["order_id"]]
+        filled = (min(by_leg.get((parent["order_id"], leg.symbol), 0) // leg.ratio for leg in legs) if legs
+                  else by_parent.get(parent["order_id"], 0))
+        if parent["cum_qty"] != filled:
+            problems.append(f"parent {parent['order_id']}: CumQty {parent['cum_qty']} but its fills sum to {filled}")
     problems.extend(_check_positions(folded, fills))
     return problems
+
+
+def _legs(value) -> tuple:
+    """A package parent's legs, from the JSON column or the journal's decoded lists."""
+    if not value:
+        return ()
+    return legs_from_json(value if isinstance(value, str) else json.dumps(value))
 
 
 def _check_positions(folded: Pending, fills: list[dict]) -> list[str]:
@@ -137,7 +162,9 @@ def _check_positions(folded: Pending, fills: list[dict]) -> list[str]:
         if fill["side"] is None or fill["symbol"] not in multipliers:
             problems.append(f"fill {fill['venue']}/{fill['exec_id']} has no position")
             continue
-        ledger.add_fill(accounts.get(fill["parent_id"], "?"), fill["parent_id"], fill["symbol"], Side(fill["side"]),
+        # a FIRM fill (a facilitation's initiator) books to the firm's account (router/engine/accounting.py)
+        account = FIRM_ACCOUNT if fill["role"] == "F" else accounts.get(fill["parent_id"], "?")
+        ledger.add_fill(account, fill["parent_id"], fill["symbol"], Side(fill["side"]),
                           fill["qty"], fill["price"], multipliers[fill["symbol"]], fee=fill["fee"])
     for key, row in stored.items():
         derived = ledger.position(*key)

@@ -164,11 +164,11 @@ def parent_from_row(row: Mapping[str, Any]) -> ParentOrder:
         "pending": None if row["pending"] is None else _pending_from_json(row["pending"]),
         "cl_ord_ids": json.loads(row["cl_ord_ids"]),
         "algo_state": json.loads(row["algo_state"]), "closed": bool(row["closed"]),
-        "legs": _legs_from_json(row.get("legs")),
+        "legs": legs_from_json(row.get("legs")),
     })
 
 
-def _legs_from_json(text: str | None) -> tuple[PackageLeg, ...]:
+def legs_from_json(text: str | None) -> tuple[PackageLeg, ...]:
     if not text:
         return ()
     return tuple(PackageLeg(**{**dict(zip(_LEG_FIELDS, values)), "side": Side(values[2])})

@@ -109,7 +109,17 @@ def test_demo_runs_end_to_end_and_its_store_rebuilds_from_the_journal(tmp_path):
     assert result.exit_code == 0, result.output
     for needle in ("Parents", "Children per venue", "Rejected", "Canceled", "D4R"):
         assert needle in result.output
+    out = " ".join(result.output.split())                  # rich wraps long lines
+    # the packages: a Legger vertical reported per leg (442=2 with LegRefID 654) and as a package (442=3)
+    assert "D10 442=2 leg BUY200 buy AAPL 261218C00200000" in out and "D10 442=3 package Filled" in out
+    assert "D10 442=2 leg SELL205 sell AAPL 261218C00205000" in out
+    # the Seeker fills on the complex books when a market maker answers, or says it still rests there
+    assert "D11 442=3 package Filled" in out or "no complex-book response filled it" in out
+    # the facilitation's per-auction report
+    assert "auction report: auction P10.1A on" in out and "price improvement $" in out and "firm " in out
     store = f"sqlite:///{tmp_path / 'router.db'}"
+    pnl = CliRunner().invoke(main, ["pnl", "--store", store])
+    assert pnl.exit_code == 0 and "2-leg package" in pnl.output and "P10 firm" in pnl.output, pnl.output
     check = CliRunner().invoke(main, ["store", "rebuild", "--check-only", "--store", store])
     assert check.exit_code == 0 and "projection matches the journal" in check.output, check.output
     for table in ("parents", "children", "fills", "positions"):

@@ -13,8 +13,8 @@ FLOORS = [
     ("router.clock", "router.config", "router.market", "router.models", "router.risk", "router.positions"),
     ("venues", "algos", "router.hedge"),
     ("router.engine",),
-    ("router.fix", "router.store", "router.tca", "router.backtest", "router.cli", "router.app", "router.server",
-     "router.demo", "router.__main__"),
+    ("router.fix", "router.store", "router.tca", "router.pnl", "router.backtest", "router.cli", "router.app",
+     "router.server", "router.demo", "router.__main__"),
 ]
 
 
