@@ -224,7 +224,9 @@ class ChildOrderManager:
                 total += c.target_qty - c.cum_qty
         return total
 
-    def _send_new(self, parent: ParentOrder, child: ChildOrder, delay_ns: int, short_sale: bool, mode: str) -> None:
+    def register_new(self, parent: ParentOrder, child: ChildOrder, **journaled) -> None:
+        """A new child, before its command goes: stored, pending (the timeout covers it) and
+        journaled as ``child_out`` with its terms and ``journaled``."""
         parent.child_seq += 1
         self._orders.add_child(child)
         self._pending.add(child.child_id)
@@ -234,7 +236,10 @@ class ChildOrderManager:
         self._work.journal_add("child_out", parent.session, {
             "child": child.child_id, "venue": child.venue, "symbol": child.symbol, "qty": child.qty,
             "price": child.price, "side": child.side.value, "tif": child.time_in_force.value,
-            "role": child.role.value, "post_only": child.post_only, "mode": mode})
+            "role": child.role.value, "post_only": child.post_only, **journaled})
+
+    def _send_new(self, parent: ParentOrder, child: ChildOrder, delay_ns: int, short_sale: bool, mode: str) -> None:
+        self.register_new(parent, child, mode=mode)
         self._work.command(SubmitChild(child.child_id, child.venue, child.symbol, child.side, child.qty, child.price,
                                        child.time_in_force, child.post_only, child.display_qty, short_sale,
                                        self._capacity_of(parent.account), parent.algo.alt_route_code), delay_ns)
@@ -350,17 +355,8 @@ class ChildOrderManager:
 
     def _register_auction_child(self, parent: ParentOrder, child: ChildOrder, stop: float,
                                 auto_match_limit: float | None) -> None:
-        """``_send_new`` without its SubmitChild: journaled, pending (the timeout covers it), stored."""
-        parent.child_seq += 1
-        self._orders.add_child(child)
-        self._pending.add(child.child_id)
-        self._arm_timeout()
-        self._work.touch_child(child)
-        self._work.touch(parent)
-        self._work.journal_add("child_out", parent.session, {
-            "child": child.child_id, "venue": child.venue, "symbol": child.symbol, "qty": child.qty,
-            "price": stop, "side": child.side.value, "tif": child.time_in_force.value, "role": child.role.value,
-            "post_only": False, "mode": "auction", "auto_match_limit": auto_match_limit})
+        """``_send_new`` without its SubmitChild (the auction's StartAuction carries both children)."""
+        self.register_new(parent, child, mode="auction", stop=stop, auto_match_limit=auto_match_limit)
 
     def open_children(self, order_id: str, role: ChildRole | None) -> list[ChildOrder]:
         """``Orders.open_children``, with the status test spelled out (it runs per order per batch)."""
@@ -552,8 +548,13 @@ class ChildOrderManager:
     def _fill(self, child: ChildOrder, fill: ChildFilled) -> None:
         if not child.is_open:
             raise InvariantError(f"fill {fill.exec_id} on {child.child_id}, which is {child.status.name}")
-        most = max(child.qty, child.want_qty or 0)
-        if child.cum_qty + fill.qty > most:
+        self.add_fill(child, fill)
+        self.listener.child_filled(child, fill)
+        faults.reached("fill")
+
+    def add_fill(self, child: ChildOrder, fill) -> None:
+        """A fill's qty, notional and fee on the child, and the status it leaves the child in."""
+        if child.cum_qty + fill.qty > max(child.qty, child.want_qty or 0):
             raise InvariantError(f"fill {fill.exec_id} overfills child {child.child_id}")
         child.cum_qty += fill.qty
         child.notional += fill.qty * fill.price
@@ -564,8 +565,6 @@ class ChildOrderManager:
             self._set_status(child, ChildStatus.PARTIALLY_FILLED)
         else:
             self._work.touch_child(child)
-        self.listener.child_filled(child, fill)
-        faults.reached("fill")
 
     # ------------------------------------------------------------------ nothing hangs
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from router.clock import Clock
 from router.domain.enums import ChildRole, Side, TimeInForce
 from router.domain.events import ComplexBookUpdate, ComplexLeg, PackageFilled, PackageLegFilled, SubmitPackage
-from router.domain.orders import ChildOrder, ChildStatus, ParentOrder, cob_symbol, package_key, package_scale
+from router.domain.orders import ChildOrder, ParentOrder, cob_symbol, package_key, package_scale
 
 from .batch import UnitOfWork
 from .children import ChildOrderManager, InvariantError
@@ -88,16 +88,8 @@ class PackageChildren:
         child = manager._new_child(parent, venue, parent.symbol, Side.BUY, units, unit_price, tif, ChildRole.PACKAGE)
         if manager._blocked(parent, child, manager._securities.get(parent.symbol), open_units):
             return None
-        parent.child_seq += 1
-        self._orders.add_child(child)
-        manager._pending.add(child.child_id)
-        manager._arm_timeout()
-        self._work.touch_child(child)
-        self._work.touch(parent)
         legs = venue_legs(parent)
-        self._work.journal_add("child_out", parent.session, {
-            "child": child.child_id, "venue": venue, "package": [[l.symbol, l.side.value, l.ratio] for l in legs],
-            "qty": units, "price": unit_price, "tif": tif.value, "role": ChildRole.PACKAGE.value})
+        manager.register_new(parent, child, mode="package", package=[[l.symbol, l.side.value, l.ratio] for l in legs])
         self._work.command(SubmitPackage(child.child_id, venue, legs, Side.BUY, units, unit_price, tif,
                                          manager._capacity_of(parent.account)))
         return child
@@ -143,18 +135,8 @@ class PackageChildren:
 
     def _package_filled(self, child: ChildOrder, fill: PackageFilled) -> None:
         manager = self._manager
-        if child.cum_qty + fill.qty > max(child.qty, child.want_qty or 0):
-            raise InvariantError(f"package fill {fill.exec_id} overfills child {child.child_id}")
         was_open = child.is_open
-        child.cum_qty += fill.qty
-        child.notional += fill.qty * fill.price
-        child.fees += fill.fee
-        if child.cum_qty >= child.qty and child.want_qty is None:
-            manager._set_status(child, ChildStatus.FILLED)
-        elif child.status in (ChildStatus.PENDING_NEW, ChildStatus.NEW):
-            manager._set_status(child, ChildStatus.PARTIALLY_FILLED)
-        else:
-            self._work.touch_child(child)
+        manager.add_fill(child, fill)
         if was_open and not child.is_open:
             manager._pending.discard(child.child_id)
             manager.listener.child_done(child)
