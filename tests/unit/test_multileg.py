@@ -256,3 +256,41 @@ def test_a_seeker_without_a_price_is_ended_with_a_reason():
     send_package(h, "K4", SPREAD, 1, None, **SEEKER)
     h.settle(0.1)
     assert "needs a package Price (44)" in (reports(h, "K4", 3)[-1].text or "")
+
+
+def test_a_legged_package_survives_a_restart_with_its_legs_and_completes(tmp_path):
+    from router.server import restore_from_store
+    from router.store.store import Store
+
+    def open_store():
+        store = Store(f"sqlite:///{tmp_path / 'router.db'}")
+        store.migrate()
+        return store
+
+    store = open_store()
+    first = Harness(persistence=store)
+    first.quote("XCBO", C200, bids=[(5.00, 50)], asks=[(5.20, 3)])
+    first.quote("XCBO", C205, bids=[(3.00, 50)], asks=[(3.10, 50)])
+    send_package(first, "RS1", SPREAD, 6, 2.20, max_exposure_size=50)       # 3 packages at a time
+    first.settle(0.3)
+    before = first.engine.orders.parents["P1"]
+    assert before.cum_qty == 3 and [leg.cum_qty for leg in before.legs] == [3, 3]
+    store.close()
+
+    store = open_store()
+    second = Harness(persistence=store, start=first.now())
+    restored = restore_from_store(store)
+    (parent,) = restored.parents
+    assert parent.is_package and [(l.ref_id, l.cum_qty, l.ratio) for l in parent.legs] == [("L1", 3, 1), ("L2", 3, 1)]
+    second.engine.restore(restored)
+    second.quote("XCBO", C200, bids=[(5.00, 50)], asks=[(5.20, 50)])
+    second.quote("XCBO", C205, bids=[(3.00, 50)], asks=[(3.10, 50)])
+    second.settle(0.5)
+    parent = second.engine.orders.parents["P1"]
+    assert parent.status is OrdStatus.FILLED and parent.cum_qty == 6
+    assert [leg.cum_qty for leg in parent.legs] == [6, 6]                    # no leg bought twice
+    fills = store.fills("P1")
+    assert sum(f.qty for f in fills if f.symbol == C200) == 6 == sum(f.qty for f in fills if f.symbol == C205)
+    child_ids = [c.child_id for c in store.children("P1")]
+    assert len(child_ids) == len(set(child_ids))
+    assert reports(second, "RS1", 3)[-1].cum_qty == 6
