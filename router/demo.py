@@ -341,7 +341,9 @@ def _print_blotter(server: RouterServer, console: Console) -> None:
         own = {parent.symbol, *(leg.symbol for leg in parent.legs or ())}       # a package's legs are not hedges
         hedge = ", ".join(f"{qty:+d} {symbol} @ {avg:.4f}" for parent_id, symbol, qty, avg in held
                           if parent_id == parent.order_id and symbol not in own)
-        table.add_row(parent.order_id, parent.cl_ord_id, "buy" if parent.side.is_buy else "sell", parent.symbol,
+        symbol = (" / ".join(f"{'+' if leg.side.is_buy else '-'}{leg.ratio} {leg.symbol.strip()}" for leg in parent.legs)
+                  if parent.is_package else parent.symbol)
+        table.add_row(parent.order_id, parent.cl_ord_id, "buy" if parent.side.is_buy else "sell", symbol,
                       str(parent.qty), parent.status.name.lower(), str(parent.cum_qty),
                       f"{parent.avg_px:.4f}" if parent.cum_qty else "", str(len(children)), f"{parent.fees:.2f}",
                       hedge)

@@ -51,7 +51,7 @@ class FillAccounting:
     def apply_package_leg(self, parent: ParentOrder, child: ChildOrder, report: PackageLegFilled) -> Fill:
         """One leg of a package child's fill on a complex order book: a Fill in the leg's symbol."""
         fill = self._book(parent, child, report, report.symbol, report.side)
-        self._leg_fill(parent, child, report, report.leg)
+        self._leg_fill(parent, child, report, report.leg, legging=False)
         return fill
 
     def _book(self, parent: ParentOrder, child: ChildOrder, report, symbol: str, side) -> Fill:
@@ -67,7 +67,8 @@ class FillAccounting:
         self._work.positions[(position.account, position.parent_id, position.symbol)] = position
         return fill
 
-    def _leg_fill(self, parent: ParentOrder, child: ChildOrder, report, leg: int | None = None) -> None:
+    def _leg_fill(self, parent: ParentOrder, child: ChildOrder, report, leg: int | None = None,
+                  legging: bool = True) -> None:
         """A leg's fill: its own report (442=2), then the package's when it completed packages (442=3)."""
         leg = child.leg if leg is None else leg
         if leg is None or not parent.is_working:
@@ -75,9 +76,10 @@ class FillAccounting:
                                  f"{parent.order_id} ({parent.status.name})")
         before = parent.notional
         now = self._clock.now_ns()
-        packages = apply_leg_fill(parent, leg, report.qty, report.price, report.fee, now)
+        packages = apply_leg_fill(parent, leg, report.qty, report.price, report.fee, now, legging)
         self._reports.leg_fill(parent, leg, last_qty=report.qty, last_px=report.price, last_mkt=report.venue,
-                               liquidity=report.liquidity, fee=report.fee, text=legging_text(parent, leg, now))
+                               liquidity=report.liquidity, fee=report.fee,
+                               text=legging_text(parent, leg, now) if legging else "complex order book fill")
         if packages:
             if parent.cum_qty >= parent.qty:
                 parent.status = OrdStatus.FILLED

@@ -116,8 +116,10 @@ def net_price(legs, prices) -> float:
     return sum(leg.sign * leg.ratio * price for leg, price in zip(legs, prices))
 
 
-def apply_leg_fill(parent: ParentOrder, leg_index: int, qty: int, price: float, fee: float, now_ns: int) -> int:
-    """Book a leg's fill on the package and its legging risk; the packages it completed (0 or more)."""
+def apply_leg_fill(parent: ParentOrder, leg_index: int, qty: int, price: float, fee: float, now_ns: int,
+                   legging: bool = True) -> int:
+    """Book a leg's fill on the package and (``legging``) its legging risk; the packages it completed.
+    A complex-book fill trades every leg at once: its legs arrive one by one but are never legged."""
     before = completed(parent)
     leg = parent.legs[leg_index]
     leg.cum_qty += qty
@@ -128,6 +130,8 @@ def apply_leg_fill(parent: ParentOrder, leg_index: int, qty: int, price: float, 
         # the package's AvgPx is the net of the legs' average prices over complete packages
         parent.cum_qty = done
         parent.notional = done * net_price(parent.legs, [leg.avg_px for leg in parent.legs])
+    if not legging:
+        return done - before
     for each in parent.legs:
         open_qty = each.cum_qty - done * each.ratio
         each.max_unmatched = max(each.max_unmatched, open_qty)

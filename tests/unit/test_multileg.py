@@ -294,3 +294,18 @@ def test_a_legged_package_survives_a_restart_with_its_legs_and_completes(tmp_pat
     child_ids = [c.child_id for c in store.children("P1")]
     assert len(child_ids) == len(set(child_ids))
     assert reports(second, "RS1", 3)[-1].cum_qty == 6
+
+
+def test_a_complex_book_fill_is_not_counted_as_legging_risk():
+    h = Harness()
+    quiet_responders(h)
+    vertical(h)
+    send_package(h, "K5", SPREAD, 2, 2.05, **SEEKER)
+    h.settle(0.2)
+    venue = package_children(h)[0].venue
+    h.venues[venue].place_package("mm", "offer", ((C200, Side.BUY, 1), (C205, Side.SELL, 1)), Side.SELL, 5, 2.05)
+    h.settle(0.3)
+    parent = h.engine.orders.parents["P1"]
+    assert parent.cum_qty == 2
+    assert all(leg.max_unmatched == 0 and leg.longest_unmatched_ns == 0 for leg in parent.legs)
+    assert {r.text for r in reports(h, "K5", 2)} == {"complex order book fill"}
