@@ -14,28 +14,30 @@ The Legger, as we define it:
   once (IOC) at a price that keeps the package's net within the limit plus SRMaxCompletionSlippage
   (5204, $ per package, default 0), counting the filled legs at their average prices. What cannot be
   completed at that price waits for the market.
-- **Exposure** (5046, for a package: a percent of its quantity, default 10%, at least 1 package).
+- **Exposure** (5046, for a package: a percent of its quantity, default ``exposure_pct`` 10%, at least
+  1 package).
   No leg's fills plus open children ever exceed the complete packages plus the exposure, so the
   legging imbalance stays within it at every step.
 - The limit is static (Price 44) or tied to the underlier (LimitType PrcDe: the limit moves by the
   package's delta 5110 times the underlier's move from 5108); a market package has no limit.
 
 The Seeker (9) works the package whole on the venues' complex order books (COBs):
-- it rests the balance at the package limit on up to 3 COBs (the venues listing every option leg,
+- it rests the balance at the package limit on up to ``seek_venues`` (3) COBs (the venues listing every option leg,
   in the SOR's order), split evenly;
 - a *response* is contra package interest resting on a COB (another participant's package order
   against ours, from the COB updates the venues publish); when responses arrive and the parent is
   still unfilled, the balance moves to the venue with the best response (the others are pulled
   first, so the package never works more than its balance); at or inside the limit it trades there;
 - with no response the orders stay on their COBs. It needs a package Price (44).
-The SeekerLegger (10) seeks first and, when no response has come within ``SEEK_MS`` (2 s), pulls
-its packages and legs the balance as the Legger does.
+The SeekerLegger (10) seeks first and, when no response has come within ``seek_ms`` (2 s), pulls
+its packages and legs the balance as the Legger does. Settings: ``[algos.multileg]`` in router.toml.
 """
 from __future__ import annotations
 
 import math
 from typing import ClassVar
 
+from router.config import MultilegSettings
 from router.domain.enums import BalanceHandling, ChildRole, LimitType, OrderHandling, Side, TimeInForce
 from router.domain.orders import ChildOrder, Fill, PackageLeg, cob_symbol, package_scale
 
@@ -43,9 +45,6 @@ from .base import Algo
 
 
 LEAD_SIDE_TAG, COMPLETION_SLIPPAGE_TAG = 5202, 5204
-DEFAULT_EXPOSURE_PCT = 10.0
-SEEK_VENUES = 3
-SEEK_MS = 2000          # SeekerLegger: how long to seek without a response before legging
 SEEK_TIMER = "seek"
 _EPS = 1e-9
 
@@ -85,8 +84,8 @@ class MultilegAlgo(Algo):
             return "a package tied to its underlier (5098 PrcDe) needs SROrderRefDelta (5110) and SROrderRefUPrc (5108)"
         return None
 
-    def __init__(self, ctx, settings=None) -> None:
-        super().__init__(ctx, settings)
+    def __init__(self, ctx, settings: MultilegSettings | None = None) -> None:
+        super().__init__(ctx, settings or MultilegSettings())
         parent = ctx.parent
         self.legs: tuple[PackageLeg, ...] = parent.legs
         self.posts = parent.algo.balance_handling not in (None, BalanceHandling.NO_POST)
@@ -105,7 +104,7 @@ class MultilegAlgo(Algo):
             self.ctx.finish("a Seeker needs a package Price (44): it rests the package at its limit")
             return
         if self.legs_after_seek:
-            self.ctx.set_timer(SEEK_TIMER, self.ctx.now_ns() + SEEK_MS * 1_000_000)
+            self.ctx.set_timer(SEEK_TIMER, self.ctx.now_ns() + int(self.settings.seek_ms * 1_000_000))
         self._step()
 
     def _subscribe(self) -> None:
@@ -174,7 +173,7 @@ class MultilegAlgo(Algo):
             return
         if working or balance <= 0:
             return
-        chosen = venues[:SEEK_VENUES]
+        chosen = venues[:self.settings.seek_venues]
         for k, venue in enumerate(chosen):
             share = balance // len(chosen) + (1 if k < balance % len(chosen) else 0)
             if share > 0:
@@ -185,7 +184,7 @@ class MultilegAlgo(Algo):
     def exposure(self) -> int:
         """The legging imbalance allowed, in packages (5046 as a percent of the package's quantity)."""
         parent = self.ctx.parent
-        pct = parent.algo.max_exposure_size or DEFAULT_EXPOSURE_PCT
+        pct = parent.algo.max_exposure_size or self.settings.exposure_pct
         return max(1, math.floor(parent.qty * pct / 100 + _EPS))
 
     def limit(self) -> float | None:

@@ -197,6 +197,14 @@ class FacilitationSettings(_Strict):
                                                                 "the start are reconciled with the venue")
 
 
+class MultilegSettings(_Strict):
+    """[algos.multileg]: packages (NewOrderMultileg, algos/multileg.py)."""
+    exposure_pct: float = Field(10.0, gt=0, le=100, description="the Legger's legging exposure without 5046, in "
+                                                                "percent of the package's quantity")
+    seek_venues: int = Field(3, ge=1, description="the Seeker rests the balance on this many complex order books")
+    seek_ms: float = Field(2000.0, gt=0, description="SeekerLegger: seek this long without a response, then leg")
+
+
 class AlgoSettings(_Strict):
     sweep: SweepSettings = SweepSettings()
     volatility: VolatilitySettings = VolatilitySettings()
@@ -205,6 +213,7 @@ class AlgoSettings(_Strict):
     alpha_making: AlphaMakingSettings = AlphaMakingSettings()
     naive: NaiveSettings = NaiveSettings()
     facilitation: FacilitationSettings = FacilitationSettings()
+    multileg: MultilegSettings = MultilegSettings()
     surface_refit_interval_ms: float = Field(1000.0, ge=0, description="the live surface refits at most this often")
     pending_timeout_ms: float = Field(2000.0, gt=0, description="a child pending this long is reconciled with its venue")
 

@@ -309,3 +309,17 @@ def test_a_complex_book_fill_is_not_counted_as_legging_risk():
     assert parent.cum_qty == 2
     assert all(leg.max_unmatched == 0 and leg.longest_unmatched_ns == 0 for leg in parent.legs)
     assert {r.text for r in reports(h, "K5", 2)} == {"complex order book fill"}
+
+
+def test_the_multileg_settings_in_router_toml_set_the_exposure_and_the_seek():
+    from router.config import AlgoSettings, MultilegSettings
+    h = Harness()
+    assert h.settings.router.algos.multileg == MultilegSettings()            # the shipped [algos.multileg]
+    h = Harness(algo_settings=AlgoSettings(multileg=MultilegSettings(exposure_pct=50.0, seek_venues=1)))
+    quiet_responders(h)
+    vertical(h)
+    send_package(h, "M1", SPREAD, 10, 2.00, balance_handling=4, extra={5202: "1"})
+    send_package(h, "M2", SPREAD, 4, 2.05, **SEEKER)
+    h.settle(0.2)
+    assert [c.qty for c in h.children("P1") if c.is_open] == [5]           # 50% of 10, not 10%
+    assert len({c.venue for c in package_children(h, "P2")}) == 1 and package_children(h, "P2")[0].qty == 4
