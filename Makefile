@@ -31,6 +31,7 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/fix_roundtrip.py
+	$(BIN)/python bench/execution_quality.py
 
 dictionary: $(STAMP)
 	$(BIN)/python fix_specs/build_dictionary.py

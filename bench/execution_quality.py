@@ -21,14 +21,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from router.app import load_settings  # noqa: E402
+from router.backtest.contenders import CONTENDERS  # noqa: E402
 from router.backtest.suite import MARKETS, BacktestConfig, run_backtest  # noqa: E402
 
-QUICK_PARENTS, FULL_PARENTS = 200, 1200
+QUICK_PARENTS, FULL_PARENTS = 100, 600     # quick: about 2 minutes on 2 cores; full: about 12
 
 
 def config_from(args) -> BacktestConfig:
     parents = args.parents if args.parents is not None else (QUICK_PARENTS if args.quick else FULL_PARENTS)
-    return BacktestConfig(parents=parents, seed=args.seed, markets=MARKETS[args.market])
+    contenders = tuple(args.contenders.split(",")) if args.contenders else CONTENDERS
+    return BacktestConfig(parents=parents, seed=args.seed, markets=MARKETS[args.market], contenders=contenders,
+                          duration_s=args.duration, naive_wait_s=args.duration / 2)
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -37,6 +40,10 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--parents", type=int, default=None, help=f"parents over all markets ({FULL_PARENTS})")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--market", choices=sorted(MARKETS), default="both")
+    parser.add_argument("--duration", type=int, default=30, help="SROrderDuration of every parent, s (naive "
+                        "crosses at half of it)")
+    parser.add_argument("--contenders", default=None, help=f"comma-separated, naive first (default: all of "
+                        f"{','.join(CONTENDERS)})")
     parser.add_argument("--sensitivity", action="store_true", help="also the informed-taker x latency grid")
     parser.add_argument("--report", type=Path, default=None, help="write index.html and PNG plots here")
     args = parser.parse_args(argv)

@@ -8,7 +8,7 @@ contenders differ only in their tags:
 |---|---|
 | naive | none: algos/naive.py through NaiveParams (no tag selects it) |
 | sweep | 5094=1 ActiveTaker, 5096=0 NoPost, 5098=0 Market (3 ticks through the far touch) |
-| volatility | 5094=1, 5096=1 PostWith, 5098=3 PrcDe with the price at the arrival mid (rests at the touch, takes when the far side comes to the delta-adjusted arrival mid) |
+| volatility | 5094=1, 5096=1 PostWith, 5098=3 PrcDe with the price at the arrival mid (rests at the touch, takes when the far side comes to the delta-adjusted arrival mid); 5098=2 Prc on coin-quoted (BTC) options |
 | alpha_taking | 5094=1, 5096=0, 5100=2 Probability, 5136=take_probability |
 | alpha_making | 5094=2 PostOnly, 5096=1 PostWith, 5102=2 Probability, 5138=make_probability |
 | alpha_taking+making | 5094=1, 5096=1, 5100=2, 5136, 5102=2, 5138 |
@@ -60,8 +60,11 @@ def order_terms(contender: str, instrument: Instrument, side: Side, bid: float, 
         return protect, AlgoParams(order_handling=taker, balance_handling=BalanceHandling.NO_POST,
                                    limit_type=LimitType.MARKET, **common)
     if contender == "volatility":
+        # PrcDe on a coin-quoted option moves a BTC limit by delta x a USD underlier move (a sell of a
+        # 0.029 BTC put rested at 1.39 BTC and was bought there): Prc until that is fixed
+        limit_type = LimitType.PRC if instrument.coin_quoted else LimitType.PRC_DE
         return arrival_mid_price(instrument, side, bid, ask), AlgoParams(
-            order_handling=taker, balance_handling=post_with, limit_type=LimitType.PRC_DE, **common)
+            order_handling=taker, balance_handling=post_with, limit_type=limit_type, **common)
     if contender == "alpha_taking":
         return protect, AlgoParams(order_handling=taker, balance_handling=BalanceHandling.NO_POST,
                                    take_limit_class=LimitClass.PROBABILITY,

@@ -44,12 +44,18 @@ def quality_table(rows: list[Quality], title: str = "Execution quality") -> Text
 def summary_text(outcome: Outcome) -> str:
     v = outcome.verdict
     config = outcome.config
+    pooled = [q for q in outcome.rows if q.market == v.best.market and q.contender != "naive"]
+    cheapest = min(pooled, key=lambda q: q.cost.value) if pooled else v.best
     perp = "replayed from the Binance capture" if outcome.replayed else "simulated"
+    if v.naive.parents == 0:
+        return (f"No parent was counted ({v.naive.excluded} excluded: no two-sided market at arrival, or rejected); "
+                f"run more parents.")
     return (f"{sum(len(f) for f in outcome.flows.values())} parents ({', '.join(config.markets)}), seed {config.seed}, "
             f"duration {config.duration_s} s, crypto perpetual {perp}. Best: {v.best.contender} at "
             f"${v.best.cost.value:.2f}/ct vs naive ${v.naive.cost.value:.2f}/ct "
             f"(saving {v.saving * 100:.0f}%), fill rate {v.best.fill_rate.value * 100:.0f}%, "
-            f"{v.best.half_spread_frac.value * 100:.0f}% of the half-spread.")
+            f"{v.best.half_spread_frac.value * 100:.0f}% of the half-spread. Cheapest at any fill rate: "
+            f"{cheapest.contender} at ${cheapest.cost.value:.2f}/ct, fill rate {cheapest.fill_rate.value * 100:.0f}%.")
 
 
 def write_plots(outcome: Outcome, directory: Path) -> list[Path]:

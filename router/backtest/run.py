@@ -62,7 +62,7 @@ class ParentResult:
 class MarketSetup:
     """How the simulated market differs from config/router.toml's (the sensitivity axes)."""
     informed_per_second: float | None = None    # None: the config's [market.informed] rate
-    latency_x: float = 1.0                      # every venue's order-entry and market-data latency times this
+    latency_x: float = 1.0                      # every venue's order-entry, response and market-data latency x this
     replay: bool = True                         # crypto: replay the Binance capture as the perpetual
 
 
@@ -80,6 +80,8 @@ def market_settings(settings: Settings, market: str, setup: MarketSetup) -> Sett
             continue
         update = {"latency_ms": venue.latency_ms * setup.latency_x,
                   "market_data_latency_ms": venue.market_data_latency_ms * setup.latency_x}
+        if venue.response_latency_ms is not None:
+            update["response_latency_ms"] = venue.response_latency_ms * setup.latency_x
         if market == CRYPTO and setup.replay and venue.kind == "equity" and CAPTURE.is_file():
             update["replay"] = str(CAPTURE)
         venues.append(venue.model_copy(update=update))

@@ -18,6 +18,9 @@ ALL = "all"
 MARKETS = {"us": (US,), "crypto": (CRYPTO,), "both": (US, CRYPTO)}
 # A level's typical displayed size (config quote_size_min..max on the US books; 1..20 on the crypto ones)
 DISPLAYED = {US: 30.0, CRYPTO: 10.0}
+# The Binance capture lasts 5.7 minutes; after it the replayed perpetual stops and the crypto books
+# thin out. 30 s warm-up + 200 s of arrivals + 30 s duration + 60 s markouts stay inside it.
+CRYPTO_MAX_WINDOW_S = 200.0
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,10 @@ class BacktestConfig:
     def flow_spec(self, market: str) -> FlowSpec:
         per_market = self.parents // len(self.markets) + (1 if self.markets.index(market) < self.parents %
                                                           len(self.markets) else 0)
-        return FlowSpec(per_market, max(per_market / self.arrivals_per_s, 1.0), self.duration_s, DISPLAYED[market])
+        window = max(per_market / self.arrivals_per_s, 1.0)
+        if market == CRYPTO:      # arrivals come faster rather than outlive the capture
+            window = min(window, CRYPTO_MAX_WINDOW_S)
+        return FlowSpec(per_market, window, self.duration_s, DISPLAYED[market])
 
     def simulated_seconds(self) -> float:
         """Simulated seconds of the whole run (every contender, every market), for a progress bar."""

@@ -136,6 +136,19 @@ def test_naive_crosses_the_spread_after_its_wait_and_not_before():
 US_ONLY = market_settings(SETTINGS, US, MarketSetup())
 
 
+def test_market_settings_keep_one_market_and_scale_latency_and_informed_takers():
+    base = {v.name: v for v in SETTINGS.venues}
+    crypto = market_settings(SETTINGS, CRYPTO, MarketSetup(informed_per_second=3.0, latency_x=10.0, replay=False))
+    assert {u.market for u in crypto.router.market.underliers} == {"crypto"}
+    assert {v.market for v in crypto.venues} == {"crypto"} and all(v.replay is None for v in crypto.venues)
+    assert crypto.router.market.informed.per_second == 3.0
+    for venue in crypto.venues:
+        assert venue.latency_ms == pytest.approx(10 * base[venue.name].latency_ms)
+        assert venue.market_data_latency_ms == pytest.approx(10 * base[venue.name].market_data_latency_ms)
+    assert {v.market for v in US_ONLY.venues} == {"us_equity_options"}
+    assert US_ONLY.router.market.informed == SETTINGS.router.market.informed
+
+
 def test_a_sweep_contender_on_a_tiny_flow_fills_everything_at_a_cost_of_about_the_half_spread():
     backtest = Backtest(US_ONLY, US, seed=7)
     flow = backtest.flow_for(FlowSpec(parents=3, window_s=3.0, duration_s=10, displayed=5.0), seed=2)
@@ -160,23 +173,69 @@ def test_unfilled_contracts_are_charged_crossing_the_spread_at_the_end():
     assert q.half_spread_frac.value == pytest.approx(q.cost.value / 10.0)
 
 
-TINY = BacktestConfig(parents=4, seed=5, markets=(US,), contenders=("naive", "sweep"), duration_s=10)
+TINY = BacktestConfig(parents=4, seed=5, markets=(US,), contenders=("naive", "alpha_making"), duration_s=8,
+                      naive_wait_s=4.0)
 
 
-def test_two_runs_give_the_same_table_and_line():
-    first, second = run_backtest(SETTINGS, TINY), run_backtest(SETTINGS, TINY)
-    assert first.rows == second.rows
-    assert first.verdict.line() == second.verdict.line()
+@pytest.fixture(scope="module")
+def tiny_outcome():
+    return run_backtest(SETTINGS, TINY)
 
 
-def test_the_bench_s_last_line_has_every_key_and_is_deterministic(capsys):
+def test_two_runs_give_the_same_table_and_line(tiny_outcome):
+    from router.backtest.report import quality_table
+    second = run_backtest(SETTINGS, TINY)
+    assert quality_table(tiny_outcome.rows).rows == quality_table(second.rows).rows
+    assert tiny_outcome.verdict.line() == second.verdict.line()
+    other = run_backtest(SETTINGS, BacktestConfig(**{**TINY.__dict__, "seed": 6}))
+    assert quality_table(other.rows).rows != quality_table(tiny_outcome.rows).rows     # it depends on the seed
+
+
+def test_the_report_is_a_page_with_the_table_and_its_plots(tiny_outcome, tmp_path):
+    from router.backtest.report import write_report
+    page = write_report(tiny_outcome, tmp_path).read_text()
+    assert "<table>" in page and "alpha_making" in page and "naive" in page
+    for name in ("cost_us.png", "markouts_us.png"):
+        assert f'src="{name}"' in page and (tmp_path / name).stat().st_size > 1000
+
+
+def test_the_bench_s_last_line_has_every_key(capsys):
     import bench.execution_quality as bench
-    argv = ["--parents", "2", "--market", "us", "--seed", "3"]
-    line = bench.main(argv)
+    line = bench.main(["--parents", "2", "--market", "us", "--seed", "3", "--duration", "6",
+                       "--contenders", "naive,sweep"])
     keys = dict(pair.split("=") for pair in line.split())
     assert list(keys) == ["naive_cost_per_contract", "best_cost_per_contract", "best_algo", "saving_vs_naive",
                           "best_fill_rate", "best_cost_half_spread_frac"]
-    assert keys["best_algo"] in ("sweep", "volatility", "alpha_taking", "alpha_making", "alpha_taking+making")
-    assert all(re.fullmatch(r"-?\d+\.\d{4}|nan", v) for k, v in keys.items() if k != "best_algo")
+    assert keys["best_algo"] == "sweep"
+    assert all(re.fullmatch(r"-?\d+\.\d{4}", v) for k, v in keys.items() if k != "best_algo")
     assert capsys.readouterr().out.strip().splitlines()[-1] == line
-    assert bench.main(argv) == line
+
+
+def test_the_sensitivity_table_has_a_row_per_informed_rate_and_latency():
+    from router.backtest.sensitivity import sensitivity
+    table = sensitivity(SETTINGS, TINY, informed=(0.0, 2.0), latency=(1.0,))
+    assert [row[:2] for row in table.rows] == [("0", "1x"), ("2", "1x")]
+    assert table.headers[3:] == ("naive $/ct (fill)", "alpha_making $/ct (fill)")
+    assert all(re.fullmatch(r"-?\d+\.\d\d \(\d+%\)", cell) for row in table.rows for cell in row[3:])
+
+
+def test_crypto_arrivals_stay_inside_the_replayed_capture():
+    config = BacktestConfig(parents=600, markets=(US, CRYPTO))
+    assert config.flow_spec(US).window_s == 600.0
+    assert config.flow_spec(CRYPTO).window_s == 200.0 and config.flow_spec(CRYPTO).parents == 300
+
+
+def test_contenders_differ_only_in_their_tags_and_naive_is_house_params():
+    from router.backtest.contenders import CONTENDERS, order_terms
+    from router.domain.enums import LimitType
+    options = {o.symbol: o for o in _options()}
+    call, btc = options[CALL], next(o for o in options.values() if o.coin_quoted)
+    terms = {c: order_terms(c, call, Side.BUY, 5.00, 5.20, 30) for c in CONTENDERS}
+    assert isinstance(terms["naive"][1], NaiveParams) and select_algo(terms["naive"][1]) == "naive"
+    assert {select_algo(params) for c, (_, params) in terms.items() if c != "naive"} == set(CONTENDERS) - {"naive"}
+    assert all(params.order_duration_s == 30 for _, params in terms.values())
+    assert terms["sweep"][0] == pytest.approx(6.20)     # protective: ask + 20% of the mid (6.22), on the 0.05 ladder
+    assert terms["volatility"][0] == pytest.approx(5.10) and terms["volatility"][1].limit_type is LimitType.PRC_DE
+    assert order_terms("volatility", btc, Side.SELL, 0.028, 0.030, 30)[1].limit_type is LimitType.PRC
+    with pytest.raises(ValueError, match="unknown contender"):
+        order_terms("twap", call, Side.BUY, 5.00, 5.20, 30)
