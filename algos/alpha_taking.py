@@ -177,9 +177,10 @@ class AlphaTakingAlgo(Algo):
                 years_between(now, instrument.expiry, instrument.expiry_hour_utc) if option else 0.0,
                 bool(option and instrument.is_call), bool(option and instrument.on_future), ref.rate,
                 ref.div_yield, ref.dividend_pv, nan_if_none(ref.arrival_bid), nan_if_none(ref.arrival_ask),
-                nan_if_none(params.min_option_px), max(now - ref.arrival_ns, 0) / NANOS_PER_YEAR))
+                nan_if_none(params.min_option_px), max(now - ref.arrival_ns, 0) / NANOS_PER_YEAR,
+                bool(option and instrument.coin_quoted)))
         names = ("limit_type", "is_buy", "price", "offset", "ref_underlier", "delta", "gamma", "theta", "vol_limit",
                  "strike", "years", "is_call", "on_future", "rate", "div_yield", "dividend_pv", "arrival_bid",
-                 "arrival_ask", "min_price", "elapsed_years")
+                 "arrival_ask", "min_price", "elapsed_years", "coin_quoted")
         columns = dict(zip(names, (np.array(column) for column in zip(*rows))))
         return LimitInputs.of(columns.pop("limit_type"), columns.pop("is_buy"), bid=bid, ask=ask, **columns)

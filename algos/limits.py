@@ -131,6 +131,7 @@ class LimitInputs:
     arrival_bid: np.ndarray     # the option's NBBO at arrival (MarketArrival)
     arrival_ask: np.ndarray
     min_price: np.ndarray       # srMinOptionPx 5078: floor of a sell's limit
+    coin_quoted: np.ndarray     # the premium is in the underlier's coin (a BTC option): the greeks are USD ones
 
     @classmethod
     def of(cls, limit_type, is_buy, **columns) -> "LimitInputs":
@@ -138,7 +139,7 @@ class LimitInputs:
         n = len(limit_type)
         defaults = {"offset": 0.0, "delta": 0.0, "gamma": 0.0, "theta": 0.0, "elapsed_years": 0.0,
                     "years": 0.0, "is_call": True, "on_future": False, "rate": 0.0, "div_yield": 0.0,
-                    "dividend_pv": 0.0}
+                    "dividend_pv": 0.0, "coin_quoted": False}
         unknown = set(columns) - {f.name for f in fields(cls)}
         if unknown:
             raise TypeError(f"unknown limit inputs {sorted(unknown)}")
@@ -198,12 +199,21 @@ class _Rows:
         return column
 
 
+def _in_usd(o: LimitInputs, underlier: float) -> tuple[np.ndarray, np.ndarray]:
+    """(the factor turning a coin-quoted premium at the reference into USD, the one turning USD back
+    into the coin at the underlier now); 1 for a USD premium. A BTC option's delta and gamma are
+    USD ones (router/market/model.py), so its tied limit moves in USD and is quoted back in BTC."""
+    coin = o.coin_quoted
+    return np.where(coin, o.ref_underlier, 1.0), np.where(coin, 1.0 / underlier, 1.0)
+
+
 def _price_formulas(o: LimitInputs, underlier: float) -> dict:
     """Prc and the price + delta family."""
     move = underlier - o.ref_underlier
-    by_delta = o.price + o.delta * move
-    convexity = 0.5 * o.gamma * move * move
-    decay = o.theta * o.elapsed_years
+    to_usd, to_quote = _in_usd(o, underlier)
+    by_delta = (o.price * to_usd + o.delta * move) * to_quote
+    convexity = 0.5 * o.gamma * move * move * to_quote
+    decay = o.theta * to_usd * o.elapsed_years * to_quote
     return {
         L.PRC: o.price,
         L.PRC_DE: by_delta,
@@ -229,13 +239,15 @@ def _vol_limit_formulas(o: LimitInputs, underlier: float, underlier_bid: float |
     spot = np.where(o.limit_type == L.VOL_X, crossed, np.where(by_greeks, o.ref_underlier, underlier))
     model = _priced_at_vol(o, spot)
     move = underlier - o.ref_underlier
-    by_vol_delta = o.price + model.delta * move
+    to_usd, to_quote = _in_usd(o, underlier)
+    price = np.where(o.coin_quoted, model.price / spot, model.price)      # the model prices in USD
+    by_vol_delta = (o.price * to_usd + model.delta * move) * to_quote
     return {
-        L.VOL: model.price,
-        L.VOL_X: model.price,
+        L.VOL: price,
+        L.VOL_X: price,
         L.PRC_V: by_vol_delta,
-        L.PRC_VX: by_vol_delta + 0.5 * model.gamma * move * move,
-        L.VOL_PRC: _capped(o.is_buy, model.price, o.price),
+        L.PRC_VX: by_vol_delta + 0.5 * model.gamma * move * move * to_quote,
+        L.VOL_PRC: _capped(o.is_buy, price, o.price),
     }
 
 

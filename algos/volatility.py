@@ -423,7 +423,7 @@ class VolatilityAlgo(Algo):
             bool(instrument is not None and instrument.is_call), bool(instrument is not None and instrument.on_future),
             ref.rate, ref.div_yield, ref.dividend_pv,
             nan_if_none(ref.arrival_bid), nan_if_none(ref.arrival_ask), nan_if_none(params.min_option_px),
-            ref.arrival_ns, self._post_type, params.order_handling is OrderHandling.ACTIVE_TAKER,
+            bool(instrument is not None and instrument.coin_quoted), ref.arrival_ns, self._post_type, params.order_handling is OrderHandling.ACTIVE_TAKER,
             nan_if_none(params.min_ubid), nan_if_none(params.max_uask),
             instrument.tick_rule, instrument.expiry if instrument is not None else None)
         self._row_key = (parent.price, parent.ord_type, params, ref)

@@ -42,10 +42,10 @@ STATIC_FIELDS = (("limit_type", np.int64), ("is_buy", bool), ("price", float), (
                   ("ref_underlier", float), ("delta", float), ("gamma", float), ("theta", float),
                   ("vol_limit", float), ("strike", float), ("is_call", bool), ("on_future", bool), ("rate", float),
                   ("div_yield", float), ("dividend_pv", float), ("arrival_bid", float), ("arrival_ask", float),
-                  ("min_price", float), ("arrival_ns", np.int64), ("post_type", np.int64), ("active_taker", bool),
+                  ("min_price", float), ("coin_quoted", bool), ("arrival_ns", np.int64), ("post_type", np.int64), ("active_taker", bool),
                   ("min_ubid", float), ("max_uask", float))
 RULE, EXPIRY = len(STATIC_FIELDS), len(STATIC_FIELDS) + 1
-LIMIT_INPUTS = tuple(name for name, _ in STATIC_FIELDS[:18])
+LIMIT_INPUTS = tuple(name for name, _ in STATIC_FIELDS[:19])
 
 
 class Columns:

@@ -252,3 +252,17 @@ def test_marketable_means_at_or_through_the_far_side():
     got = is_marketable([True, True, False, False, True], [1.05, 1.04, 1.00, 1.01, 9.0],
                         [1.00, 1.00, 1.00, 1.00, 1.00], [1.05, 1.05, 1.05, 1.05, NAN])
     assert got.tolist() == [True, False, True, False, False]
+
+
+def test_a_coin_quoted_tied_limit_moves_in_usd_and_is_quoted_back_in_the_coin():
+    """A BTC option sold at 0.0290 BTC with the perpetual at 60,000 and a USD delta of 0.40: the
+    perpetual up 1,000 moves the premium by 0.40 x 1,000 = $400, so the limit is
+    (0.0290 x 60,000 + 400) / 61,000 BTC, not 0.0290 + 400 (BTC and USD mixed)."""
+    from router.domain.enums import LimitType as LT
+    orders = LimitInputs.of([int(LT.PRC_DE), int(LT.PRC_DE)], [False, False], price=[0.0290, 2.90],
+                            ref_underlier=[60_000.0, 200.0], delta=[0.40, 0.40], coin_quoted=[True, False])
+    coin = primary_limits(orders, 61_000.0)[0]
+    assert coin == pytest.approx((0.0290 * 60_000 + 400) / 61_000)
+    usd = primary_limits(LimitInputs.of([int(LT.PRC_DE)], [False], price=[2.90], ref_underlier=[200.0],
+                                        delta=[0.40]), 201.0)[0]
+    assert usd == pytest.approx(2.90 + 0.40)                   # a USD premium: price + delta x move, unchanged
