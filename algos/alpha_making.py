@@ -197,16 +197,8 @@ class AlphaMakingAlgo(VolatilityAlgo):
     def _work(self, view: "_View", limit: float, target: float, take_limit: float, marketable: bool,
               outside: str | None, rule) -> None:
         ctx, parent = self.ctx, self._parent
-        if outside is not None:
-            if parent.algo.cxl_uprc_range:
-                ctx.finish(f"{outside}; canceled (srCxlUPrcRange)")
-            elif not self._held:
-                self._held = True
-                ctx.hold(f"{outside}; holding")
+        if self._out_of_range(outside) or self._taking:     # IOC children still out: their reports come first
             return
-        self._held = False
-        if self._taking:
-            return                       # IOC children still out: their reports come first
         balance = parent.leaves_qty
         if balance <= 0 or np.isnan(limit) or np.isnan(target):
             self._pull(view.live)

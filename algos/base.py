@@ -103,6 +103,26 @@ class AlgoContext(Protocol):
         """Rest a child. ``venue=None`` lets the SOR choose (maker rebate first, then displayed
         size). None when the child risk checks block it (journaled)."""
 
+    # ---- packages (a NewOrderMultileg parent) on the venues' complex order books
+    def post_package(self, venue: str, packages: int, price: float,
+                     tif: TimeInForce = TimeInForce.DAY) -> ChildOrder | None:
+        """Rest ``packages`` of the parent's package at net ``price`` on ``venue``'s complex book (a
+        PACKAGE child; its fills arrive as its legs'). None when the risk checks block it."""
+
+    def package_responses(self, venues: tuple[str, ...]) -> list:
+        """Contra package interest resting on these venues' complex books, best first
+        (router/engine/package_children.py Response: venue, net price per package, packages)."""
+
+    def package_venues(self) -> tuple[str, ...]:
+        """Venues with a complex book listing every option leg, allowed and reachable."""
+
+    # ---- price-improvement auctions (facilitation)
+    def auction_venue(self) -> str | None:
+        """The venue to run the parent's auction on, or None when none may."""
+
+    def start_auction(self, venue: str, qty: int, stop: float, auto_match_limit: float | None):
+        """Start one: (auction id, agency child id, initiator child id), or why nothing was sent."""
+
     def replace(self, child: ChildOrder, qty: int | None = None, price: float | None = None) -> None:
         """Amend a resting child (total OrderQty and/or price). Sent at once if nothing is in flight
         for the child, otherwise queued; a newer target replaces a queued one."""

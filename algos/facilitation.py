@@ -30,13 +30,12 @@ Steps, for a client buy (a sell mirrors it):
    responders' share.
 
 The firm's fills (role FIRM) book to the ``firm_account`` and never move the client's CumQty
-(router/engine/accounting.py). The desk that starts auctions is the engine's
-(router/engine/auctions.py), handed in with ``use_auctions``.
+(router/engine/accounting.py). Auctions start through the algo context (``auction_venue``,
+``start_auction``: router/engine/auctions.py).
 """
 from __future__ import annotations
 
 import math
-from typing import Protocol
 
 import numpy as np
 
@@ -48,16 +47,6 @@ from .base import Algo
 
 _EPS = 1e-9
 _STATIC_TYPES = (None, LimitType.PRC, LimitType.MARKET)
-
-
-class AuctionDesk(Protocol):
-    """What the engine offers a facilitation parent (router/engine/auctions.py)."""
-
-    def venue(self) -> str | None:
-        """The venue to run the parent's auction on, or None when none may."""
-
-    def start(self, venue: str, qty: int, stop: float, auto_match_limit: float | None) -> tuple[str, str, str] | str:
-        """(auction id, agency child id, initiator child id), or why nothing was sent."""
 
 
 def auction_text(result, multiplier: float) -> str:
@@ -75,12 +64,8 @@ class FacilitationAlgo(Algo):
 
     def __init__(self, ctx, settings: FacilitationSettings | None = None) -> None:
         super().__init__(ctx, settings or FacilitationSettings())
-        self.desk: AuctionDesk | None = None
         self._phase = "new"            # new -> sweep -> auction -> done
         self._auction: dict = {}       # id, agency, initiator, stop
-
-    def use_auctions(self, desk: AuctionDesk) -> None:
-        self.desk = desk
 
     @classmethod
     def order_problem(cls, params, instrument) -> str | None:
@@ -117,7 +102,7 @@ class FacilitationAlgo(Algo):
         far, near = (nbbo.ask, nbbo.bid) if buy else (nbbo.bid, nbbo.ask)
         if far is None:
             return self._stop(f"no NBBO {'offer' if buy else 'bid'} to stop the order against")
-        if self.desk is None or self.desk.venue() is None:
+        if self.ctx.auction_venue() is None:
             return self._stop(f"no venue with a price-improvement auction lists {parent.symbol.strip()}"
                               + (" among SRExchanges (5082)" if parent.algo.exchanges else ""))
         stop = self._stop_price(far)
@@ -183,10 +168,10 @@ class FacilitationAlgo(Algo):
         if far is not None and self._better(far, stop):
             return self._stop(f"the pre-sweep left {far:g} displayed better than the stop {stop:g}: the stop is "
                               f"outside the NBBO {_q(nbbo.bid)} x {_q(nbbo.ask)}")
-        venue = self.desk.venue()
+        venue = self.ctx.auction_venue()
         if venue is None:
             return self._stop(f"no venue with a price-improvement auction lists {parent.symbol.strip()}")
-        started = self.desk.start(venue, balance, stop, self._auto_match_limit(stop, nbbo))
+        started = self.ctx.start_auction(venue, balance, stop, self._auto_match_limit(stop, nbbo))
         if isinstance(started, str):
             return self._stop(started)
         auction_id, agency, initiator = started

@@ -295,21 +295,27 @@ class VolatilityAlgo(Algo):
                 algo._act(float(limits[i]), float(posts[i]), bool(marketable[i]), reason,
                           MarketView(child, float(bid[i]), float(ask[i])), rule, allow_take)
 
+    def _out_of_range(self, outside: str | None) -> bool:
+        """Outside the underlier range (5074/5076): canceled with srCxlUPrcRange (5072), else held
+        until back inside. False when inside (a hold is then over)."""
+        if outside is None:
+            self._held = False
+            return False
+        ctx = self.ctx
+        if ctx.parent.algo.cxl_uprc_range:
+            ctx.unsubscribe(ctx.parent.symbol)
+            ctx.unsubscribe(ctx.instrument().underlying)
+            ctx.finish(f"{outside}; canceled (srCxlUPrcRange)")
+        elif not self._held:
+            self._held = True
+            ctx.hold(f"{outside}; holding")
+        return True
+
     def _act(self, limit: float, post: float, marketable: bool, outside: str | None, view: "MarketView",
              rule, allow_take: bool) -> None:
         ctx, parent = self.ctx, self.ctx.parent
-        if outside is not None:
-            if parent.algo.cxl_uprc_range:
-                ctx.unsubscribe(parent.symbol)
-                ctx.unsubscribe(ctx.instrument().underlying)
-                ctx.finish(f"{outside}; canceled (srCxlUPrcRange)")
-            elif not self._held:
-                self._held = True
-                ctx.hold(f"{outside}; holding")
+        if self._out_of_range(outside) or self._taking:     # IOC children still out: their reports come first
             return
-        self._held = False
-        if self._taking:
-            return               # IOC children still out: their reports come first
         balance = parent.leaves_qty
         working = ctx.open_children(ChildRole.WORK)
         if np.isnan(limit) or balance <= 0:

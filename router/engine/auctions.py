@@ -66,9 +66,6 @@ class Auctions:
         venues = self.venues_for(parent)
         return min(venues, key=rank) if venues else None
 
-    def desk(self, parent: ParentOrder) -> "_Desk":
-        return _Desk(self, parent)
-
     # ------------------------------------------------------------------ starting and watching
 
     def start(self, parent: ParentOrder, venue: str, qty: int, stop: float,
@@ -135,17 +132,3 @@ class Auctions:
             return                       # the algo ends the balance with the text
         filled = parent.status is OrdStatus.FILLED
         engine.reports.send(parent, ExecType.DONE_FOR_DAY if filled else ExecType.ORDER_STATUS, text=text)
-
-
-class _Desk:
-    """``algos.facilitation.AuctionDesk`` for one parent."""
-    __slots__ = ("_auctions", "_parent")
-
-    def __init__(self, auctions: Auctions, parent: ParentOrder) -> None:
-        self._auctions, self._parent = auctions, parent
-
-    def venue(self) -> str | None:
-        return self._auctions.choose_venue(self._parent)
-
-    def start(self, venue: str, qty: int, stop: float, auto_match_limit: float | None):
-        return self._auctions.start(self._parent, venue, qty, stop, auto_match_limit)

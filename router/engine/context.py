@@ -43,6 +43,7 @@ class Services:
     sor: "SmartOrderRouter | None" = None
     package_children: "PackageChildren | None" = None     # packages on the venues' complex order books
     complex_books: "ComplexBooks | None" = None
+    auctions: "Auctions | None" = None                     # price-improvement auctions (facilitation)
 
 
 class ParentContext:
@@ -147,6 +148,14 @@ class ParentContext:
     def post_package(self, venue: str, packages: int, price: float,
                      tif: TimeInForce = TimeInForce.DAY) -> ChildOrder | None:
         return self._s.package_children.post(self._parent, venue, packages, price, tif)
+
+    def auction_venue(self) -> str | None:
+        """The venue to run the parent's price-improvement auction on, or None when none may."""
+        return self._s.auctions.choose_venue(self._parent)
+
+    def start_auction(self, venue: str, qty: int, stop: float, auto_match_limit: float | None):
+        """(auction id, agency child id, initiator child id), or the reason nothing was sent."""
+        return self._s.auctions.start(self._parent, venue, qty, stop, auto_match_limit)
 
     def package_responses(self, venues: tuple[str, ...]) -> list:
         return self._s.complex_books.responses(self._parent, venues)

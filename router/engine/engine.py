@@ -111,6 +111,7 @@ class Engine:
         self.package_children.on_leg_fill = self._package_leg_filled
         self.complex_books = ComplexBooks()
         services.package_children, services.complex_books = self.package_children, self.complex_books
+        services.auctions = self.auctions
         self.sor = sor
         self.connectivity = Connectivity(venues, sor)
         self.lifecycle.connectivity = self.connectivity
@@ -139,10 +140,7 @@ class Engine:
         return SymbolRisk(float(greeks.delta), float(greeks.vega), underlier)
 
     def _make_algo(self, name: str, ctx: ParentContext):
-        algo = create_algo(name, ctx, self.algo_settings)
-        if callable(getattr(algo, "use_auctions", None)):      # facilitation: the auction desk
-            algo.use_auctions(self.auctions.desk(ctx.parent))
-        return algo
+        return create_algo(name, ctx, self.algo_settings)
 
     def _hedge_target(self, order_id: str) -> int | None:
         hedger = self.runtime.hedgers.get(order_id)

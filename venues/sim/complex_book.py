@@ -36,7 +36,7 @@ from router.domain.enums import Side
 
 from .complex_package import (CanonicalLeg, LegSpec, Nbbo, NormalPackage, PackageError, leg_prices, net_range,
                               normalise)
-from .matching import OrderBook, SubmitResult, _BookSide
+from .matching import OrderBook, SubmitResult, BookSide
 
 LEG_TAKER = "cob"          # the owner of the leg-book orders the COB sends when it trades the implied route
 
@@ -109,7 +109,7 @@ class _Book:
     __slots__ = ("bids", "asks")
 
     def __init__(self) -> None:
-        self.bids, self.asks = _BookSide(is_buy=True), _BookSide(is_buy=False)
+        self.bids, self.asks = BookSide(is_buy=True), BookSide(is_buy=False)
 
 
 class ComplexBook:
@@ -240,7 +240,7 @@ class ComplexBook:
             result.canceled_qty += order.displayed
         return result
 
-    def _side(self, package: NormalPackage, is_buy: bool) -> _BookSide:
+    def _side(self, package: NormalPackage, is_buy: bool) -> BookSide:
         book = self._books.get(package.key)
         if book is None:
             book = self._books[package.key] = _Book()
@@ -254,7 +254,7 @@ class ComplexBook:
         low, high = span
         return (low, min(high, order.price_ticks)) if order.side.is_buy else (max(low, order.price_ticks), high)
 
-    def _first_level(self, makers: _BookSide, low: int, high: int) -> int | None:
+    def _first_level(self, makers: BookSide, low: int, high: int) -> int | None:
         for key in reversed(makers.keys):           # best first
             price = key * makers.sign
             if low <= price <= high:
@@ -286,7 +286,7 @@ class ComplexBook:
             else:
                 return
 
-    def _trade_level(self, order: _PackageOrder, makers: _BookSide, price: int, result: PackageResult) -> bool:
+    def _trade_level(self, order: _PackageOrder, makers: BookSide, price: int, result: PackageResult) -> bool:
         prices = leg_prices(order.package.legs, self._nbbo, price)
         if isinstance(prices, str):
             result.stopped = prices

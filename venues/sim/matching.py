@@ -146,7 +146,7 @@ class _Level:
     orders: OrderedDict[str, _Order] = field(default_factory=OrderedDict)
 
 
-class _BookSide:
+class BookSide:
     """The levels of one side. ``keys`` is sorted with the best level last: bids are keyed
     by price and asks by -price, so on both sides a better price is a larger key."""
 
@@ -214,8 +214,8 @@ class OrderBook:
         self.stp_owners = frozenset(stp_owners)
         self.stp_action = stp_action
         self._pro_rata = allocation == PRO_RATA
-        self._bids = _BookSide(is_buy=True)
-        self._asks = _BookSide(is_buy=False)
+        self._bids = BookSide(is_buy=True)
+        self._asks = BookSide(is_buy=False)
         self._orders: dict[str, _Order] = {}
 
     def __len__(self) -> int:
@@ -329,7 +329,7 @@ class OrderBook:
             ahead += other.displayed
         raise AssertionError("resting order missing from its level")
 
-    def _side(self, is_buy: bool) -> _BookSide:
+    def _side(self, is_buy: bool) -> BookSide:
         return self._bids if is_buy else self._asks
 
     def _rest(self, order: _Order) -> None:
