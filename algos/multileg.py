@@ -67,6 +67,15 @@ class MultilegAlgo(Algo):
 
     @classmethod
     def order_problem(cls, params, instrument) -> str | None:
+        if params.order_handling is OrderHandling.SEEKER:       # it never legs: the Legger's tags have no effect
+            given = [tag for tag, name in ((LEAD_SIDE_TAG, "SRLeadSide"), (COMPLETION_SLIPPAGE_TAG,
+                                                                            "SRMaxCompletionSlippage"))
+                     if tag in params.extra]
+            if params.max_exposure_size is not None:
+                given.append(5046)
+            if given:
+                return (f"tags {', '.join(map(str, given))} are the Legger's: a Seeker (5094=9) works the package "
+                        f"whole and never legs; use 8 Legger or 10 SeekerLegger")
         side = params.extra.get(LEAD_SIDE_TAG)
         if side is not None and side not in _LEAD_SIDES:
             return f"SRLeadSide (5202) {side!r} must be B or 1 (buy), S or 2 (sell), or 0 (any)"

@@ -243,16 +243,16 @@ class Engine:
             self.requests.handle(event)
         elif isinstance(event, VENUE_REPORT_TYPES):
             self.children.on_report(event)
-        elif isinstance(event, AuctionResult):
-            self.auctions.on_result(event)
+        elif isinstance(event, BookUpdate):            # market data first: most events are
+            self._on_book(event)
+        elif isinstance(event, TradePrint):
+            self._on_trade(event)
         elif isinstance(event, (PackageFilled, PackageLegFilled)):
             self.package_children.on_report(event)
         elif isinstance(event, ComplexBookUpdate):
             self.runtime.market_changed(self.complex_books.apply(event))
-        elif isinstance(event, BookUpdate):
-            self._on_book(event)
-        elif isinstance(event, TradePrint):
-            self._on_trade(event)
+        elif isinstance(event, AuctionResult):
+            self.auctions.on_result(event)
         elif isinstance(event, MarkPrice):
             self.books.apply_mark(event)
         elif isinstance(event, VenueConnectivity):

@@ -323,3 +323,10 @@ def test_the_multileg_settings_in_router_toml_set_the_exposure_and_the_seek():
     h.settle(0.2)
     assert [c.qty for c in h.children("P1") if c.is_open] == [5]           # 50% of 10, not 10%
     assert len({c.venue for c in package_children(h, "P2")}) == 1 and package_children(h, "P2")[0].qty == 4
+
+
+def test_a_seeker_carrying_the_leggers_tags_is_rejected_naming_them():
+    h = Harness()
+    send_package(h, "K6", SPREAD, 2, 2.05, extra={5202: "1"}, **SEEKER)
+    (reject,) = h.reports("K6")
+    assert reject.ord_status is OrdStatus.REJECTED and "5202" in reject.text and "Seeker" in reject.text
