@@ -388,9 +388,22 @@ def _legs(pairs: list[tuple[int, str]]) -> tuple[MultilegLeg, ...]:
     out = []
     for index, leg in enumerate(legs, 1):
         spec = _instrument(leg, (600, 611, 612, 99999, 608, 609, 610, 99998))
-        out.append(MultilegLeg(ref_id=leg.get(654, str(index)), instrument=spec, side=member(Side, leg.get(624, "1")),
-                               ratio=int(float(leg.get(623, "1")))))
+        ref = leg.get(654, str(index))
+        side = Side._value2member_map_.get(leg.get(624, "1"))
+        if side is None:
+            raise DecodeError(f"LegSide (624) {leg.get(624)!r} of leg {ref} must be 1 (buy), 2 (sell), 5 or 6 (sell short)")
+        out.append(MultilegLeg(ref_id=ref, instrument=spec, side=side, ratio=_leg_ratio(leg.get(623, "1"), ref)))
     return tuple(out)
+
+
+def _leg_ratio(value: str, ref: str) -> int:
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = math.nan
+    if not math.isfinite(ratio) or ratio != int(ratio):
+        raise DecodeError(f"LegRatioQty (623) {value!r} of leg {ref} must be a whole number")
+    return int(ratio)
 
 
 # ---------------------------------------------------------------------------- encoding

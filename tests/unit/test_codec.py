@@ -301,3 +301,12 @@ def test_format_price_spells_out_small_and_large_prices():
     from router.fix.codec import format_price
     assert [format_price(v) for v in (0.0, -0.0, 50.0, 5.050000000000001, 1e-05, 1.5e16, 12345.678)] == \
         ["0", "0", "50", "5.05", "0.00001", "15000000000000000", "12345.678"]
+
+
+@pytest.mark.parametrize("side,ratio,text", [("1", "abc", "LegRatioQty (623) 'abc'"), ("1", "1.5", "LegRatioQty (623)"),
+                                             ("1", "1e400", "LegRatioQty (623)"), ("7", "1", "LegSide (624) '7'")])
+def test_a_bad_leg_side_or_ratio_is_a_reject_naming_the_tag(side, ratio, text):
+    legs = [(600, "AAPL  261218C00200000"), (624, side), (623, ratio), (600, "AAPL  261218C00205000"), (624, "2"),
+            (623, "1")]
+    request = decode("AB", [(11, "M1"), (38, "1"), (40, "2"), (44, "1.0"), (60, NOW), (5094, "8"), *legs], "S", "ACC", 2)
+    assert request.command is None and text in request.reject_text
