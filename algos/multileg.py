@@ -235,7 +235,7 @@ class MultilegAlgo(Algo):
 
     # ---- quantities, in each leg's own contracts
     def _completed(self) -> int:
-        return min(leg.cum_qty // leg.ratio for leg in self.legs)
+        return self.ctx.parent.packages_done
 
     def _open(self, index: int) -> int:
         """Leg ``index``'s contracts working: its LEG children and its share of open package children."""

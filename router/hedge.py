@@ -100,10 +100,7 @@ def _legging(parent) -> bool:
     """A package with a leg filled beyond its complete packages: its hedge waits for the basket to
     complete, so it trades the package's net delta once instead of each leg's delta in turn (the
     legging imbalance is bounded by the package's exposure limit meanwhile)."""
-    if not parent.is_package:
-        return False
-    done = min(leg.cum_qty // leg.ratio for leg in parent.legs)
-    return any(leg.cum_qty != done * leg.ratio for leg in parent.legs)
+    return parent.is_package and parent.legging
 
 
 class AutoHedger:

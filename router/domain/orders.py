@@ -229,6 +229,17 @@ class ParentOrder:
     def is_package(self) -> bool:
         return bool(self.legs)
 
+    @property
+    def packages_done(self) -> int:
+        """Whole packages every leg has filled (a package's CumQty)."""
+        return min(leg.cum_qty // leg.ratio for leg in self.legs)
+
+    @property
+    def legging(self) -> bool:
+        """A leg has filled beyond the complete packages."""
+        done = self.packages_done
+        return any(leg.cum_qty != done * leg.ratio for leg in self.legs)
+
     def leg_of(self, symbol: str) -> int | None:
         """The index of the leg on ``symbol`` (a package holds each instrument once)."""
         for index, leg in enumerate(self.legs):

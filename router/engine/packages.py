@@ -106,11 +106,6 @@ def replace_problem(parent: ParentOrder, cmd: NewMultilegOrder) -> str | None:
 
 # ---------------------------------------------------------------------------- accounting
 
-def completed(parent: ParentOrder) -> int:
-    """Whole packages every leg has filled."""
-    return min(leg.cum_qty // leg.ratio for leg in parent.legs)
-
-
 def net_price(legs, prices) -> float:
     """The package's net premium at these leg prices (a debit when positive)."""
     return sum(leg.sign * leg.ratio * price for leg, price in zip(legs, prices))
@@ -120,12 +115,12 @@ def apply_leg_fill(parent: ParentOrder, leg_index: int, qty: int, price: float, 
                    legging: bool = True) -> int:
     """Book a leg's fill on the package and (``legging``) its legging risk; the packages it completed.
     A complex-book fill trades every leg at once: its legs arrive one by one but are never legged."""
-    before = completed(parent)
+    before = parent.packages_done
     leg = parent.legs[leg_index]
     leg.cum_qty += qty
     leg.notional += qty * price
     parent.fees += fee
-    done = completed(parent)
+    done = parent.packages_done
     if done > before:
         # the package's AvgPx is the net of the legs' average prices over complete packages
         parent.cum_qty = done
@@ -146,7 +141,7 @@ def apply_leg_fill(parent: ParentOrder, leg_index: int, qty: int, price: float, 
 def unmatched(parent: ParentOrder, leg_index: int) -> int:
     """A leg's fills beyond the complete packages, in its own contracts (legging risk)."""
     leg = parent.legs[leg_index]
-    return leg.cum_qty - completed(parent) * leg.ratio
+    return leg.cum_qty - parent.packages_done * leg.ratio
 
 
 def legging_text(parent: ParentOrder, leg_index: int, now_ns: int) -> str:

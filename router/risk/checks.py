@@ -11,13 +11,11 @@ keep the leg within the package's quantity, and a PACKAGE child within the packa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
-from math import gcd
 from typing import Protocol
 
 from router.config import AccountLimits
 from router.domain.enums import ChildRole, LimitType, Side
-from router.domain.orders import ChildOrder, ParentOrder
+from router.domain.orders import ChildOrder, ParentOrder, package_scale
 
 _EPS = 1e-9
 
@@ -98,8 +96,7 @@ def child_within_parent(parent, child, open_qty, underlier, multiplier):
                               f"working, more than the {most} a {parent.qty}-lot can need")
         return None
     if child.role is ChildRole.PACKAGE:       # units of the ratio-reduced package; open_qty: the open ones
-        factor = reduce(gcd, (leg.ratio for leg in parent.legs))
-        done = min(leg.cum_qty // leg.ratio for leg in parent.legs)
+        factor, done = package_scale(parent.legs), parent.packages_done
         if open_qty + child.qty > (parent.qty - done) * factor:
             return RiskReject(f"package child {child.child_id} of {child.qty} units would exceed the package's "
                               f"balance of {(parent.qty - done) * factor}")
